@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+//
+// Litmus for Swift: a hardware-test framework whose instrument drivers are plugins loaded with
+// dlopen through the C ABI in Sources/CLitmusDriverABI/include/litmus_driver.h.
+import PackageDescription
+
+/// Swift plugins are never unloaded: unloading Swift code is unsupported, so mark them nodelete.
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])
+]
+
+let package = Package(
+    name: "litmus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Litmus", targets: ["Litmus"]),
+        .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
+        .executable(name: "litmus", targets: ["litmus"]),
+        .executable(name: "litmus-bench", targets: ["LitmusBench"]),
+        // Driver plugins: each is its own shared library, liblitmus-<name>.so, found by the
+        // loader next to the litmus binary or on LITMUS_PLUGIN_PATH.
+        .library(name: "litmus-mock", type: .dynamic, targets: ["LitmusMockDriver"]),
+        .library(name: "litmus-example-c", type: .dynamic, targets: ["LitmusExampleCDriver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The C ABI between host and plugins: a header, nothing else.
+        .target(name: "CLitmusDriverABI", path: "Sources/CLitmusDriverABI"),
+
+        // Helpers for writing a driver plugin in Swift. Linked into plugins; holds no globals.
+        .target(name: "LitmusDriverKit", dependencies: ["CLitmusDriverABI"]),
+
+        // The core library: plugin loader and registry, instruments, SCPI helpers.
+        .target(
+            name: "Litmus",
+            dependencies: [
+                "CLitmusDriverABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "litmus",
+            dependencies: [
+                "Litmus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Driver plugins.
+        .target(
+            name: "LitmusMockDriver",
+            dependencies: ["LitmusDriverKit", "Yams"],
+            path: "Plugins-src/mock",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "LitmusExampleCDriver",
+            dependencies: ["CLitmusDriverABI"],
+            path: "Plugins-src/example-c",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-pedantic", "-std=c11"])]
+        ),
+
+        // Benchmarks: ratios against a baseline measured in the same run.
+        .executableTarget(name: "LitmusBench", dependencies: ["Litmus"], path: "bench"),
+
+        .testTarget(name: "LitmusTests", dependencies: ["Litmus"], exclude: ["Fixtures"]),
+    ]
+)
