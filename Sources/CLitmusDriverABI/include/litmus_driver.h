@@ -37,7 +37,9 @@
  *   3. Calls on different sessions, of the same driver or not, may run in parallel on
  *      different threads. A driver locks any state its sessions share (a libusb context,
  *      a port table) itself.
- *   4. Every host service may be called from any thread, at any time after the entry point.
+ *   4. Every host service may be called from any thread, from the moment the entry point is
+ *      called until the process exits. The services table is always complete for the minor
+ *      the host offers; fields of later minors are tested with LITMUS_HAS_FIELD.
  *   5. After close() returns, the driver makes no more calls for that session and owns no
  *      thread working for it.
  *   6. Calls may block for up to the session's timeout. The host runs them on its own threads,
@@ -79,7 +81,8 @@ extern "C" {
     ((p) != NULL && offsetof(T, field) + sizeof(((T *)0)->field) <= (size_t)(p)->struct_size)
 
 /* ---- status codes ------------------------------------------------------------------------
- * 0 is success, > 0 is success with a completion code, < 0 is an error. Codes at or below
+ * 0 is success, > 0 is success with a completion code, < 0 is an error. Only read() returns
+ * completion codes; every other call returns LITMUS_OK or an error. Codes at or below
  * LITMUS_E_VENDOR_BASE are the driver's own; the host shows them with the driver's message. */
 typedef int32_t litmus_status;
 
@@ -177,7 +180,7 @@ typedef struct litmus_host_services {
                 size_t msg_len);
     /** Non-zero when messages of `level` would be kept: skip expensive formatting otherwise. */
     int32_t (*log_enabled)(void *host_ctx, int32_t level);
-    /** Sets the error of the failing call. Copies `msg`. The last call wins. `vendor_code` is
+    /** Sets the error of the failing call. Copies `msg` (UTF-8). The last call wins. `vendor_code` is
      *  the instrument's or library's own code (errno, libusb code, SCPI error number) or 0. */
     void (*error_set)(litmus_error *err, litmus_status status, int32_t vendor_code,
                       const char *msg, size_t msg_len);
@@ -251,14 +254,15 @@ typedef struct litmus_driver_vtable {
                           litmus_session **out_session, litmus_error *err);
     /** Closes the session and frees it. Cannot fail; called exactly once per session. */
     void (*close)(litmus_session *s);
-    /** Writes one whole message (END is asserted on its last byte). *written is set to the
-     *  number of bytes sent, also on error. */
+    /** Writes one whole message, the host's write termination already appended (END is
+     *  asserted on its last byte). *written is set to the number of bytes sent, also on error. */
     litmus_status (*write)(litmus_session *s, const uint8_t *data, size_t len, size_t *written,
                            litmus_error *err);
     /** Reads up to `cap` bytes of the current response. Returns LITMUS_OK when the transport
      *  marked the end of the message at the last byte returned, LITMUS_OK_MAX_COUNT when `cap`
      *  bytes were read before the end, LITMUS_OK_PARTIAL when at least one byte arrived on a
-     *  transport without end marks. Waits at most the session timeout for the first byte. */
+     *  transport without end marks. Waits at most the session timeout for the first byte.
+     *  The host never passes cap == 0. */
     litmus_status (*read)(litmus_session *s, uint8_t *buf, size_t cap, size_t *got,
                           litmus_error *err);
     /** Optional: writes `cmd` and reads the whole reply into `reply` (result_str or
@@ -272,9 +276,9 @@ typedef struct litmus_driver_vtable {
     /** Sets the timeout of every later I/O call; LITMUS_TIMEOUT_INFINITE waits forever. */
     litmus_status (*set_timeout)(litmus_session *s, uint32_t timeout_ms, litmus_error *err);
     /** Runs operation `op_index` of driver->operations with arguments already checked by the
-     *  host against its parameter table (count, types, ranges, choices). Optional parameters
-     *  left out arrive as LITMUS_T_VOID. Sets the result through a result setter, unless the
-     *  operation returns VOID. */
+     *  host against its parameter table (types, ranges, choices): `arg_count` always equals
+     *  the operation's param_count, and optional parameters left out arrive as LITMUS_T_VOID.
+     *  Sets the result through a result setter, unless the operation returns VOID. */
     litmus_status (*invoke)(litmus_session *s, uint32_t op_index, const litmus_value *args,
                             size_t arg_count, litmus_result *result, litmus_error *err);
     /** Returns a driver-specific function table by name (e.g. LITMUS_MOCK_EXTENSION_V1), or

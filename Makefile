@@ -1,0 +1,21 @@
+# The two commands of the README, plus the benchmark. Each installs what is missing first.
+.PHONY: setup run test bench
+
+setup:
+	@./scripts/setup.sh
+
+## The main job: build, list the driver plugins, and conformance-check the built ones.
+run: setup
+	swift build
+	.build/debug/litmus drivers list
+	.build/debug/litmus drivers check .build/debug/liblitmus-mock.so .build/debug/liblitmus-example-c.so
+
+## The tests (Swift Testing).
+test: setup
+	swift build --build-tests
+	swift test --skip-build --disable-xctest
+
+## Benchmarks: ratios against baselines measured in the same run.
+bench: setup
+	swift build -c release
+	.build/release/litmus-bench

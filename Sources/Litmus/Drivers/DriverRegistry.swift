@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+
+/// The drivers of every loaded plugin, by id and by resource scheme.
+///
+/// ```swift
+/// let registry = DriverRegistry()
+/// registry.loadSearchPath()                         // LITMUS_PLUGIN_PATH, then next to the binary
+/// for problem in registry.diagnostics { print(problem) }
+/// let dmm = try registry.open("SIM::dmm::INSTR")   // the "sim" driver, chosen by scheme
+/// print(try dmm.query("*IDN?"))
+/// ```
+///
+/// Pass the registry explicitly to what needs it; there is no process-wide instance. Loading
+/// the same file twice (through two paths) is a no-op; two files that declare the same driver
+/// id are an error naming both.
+public final class DriverRegistry: @unchecked Sendable {
+    /// The name of the environment variable holding extra plugin locations (colon-separated
+    /// directories or files), searched first.
+    public static let pluginPathVariable = "LITMUS_PLUGIN_PATH"
+
+    private let lock = NSLock()
+    private var _plugins: [LoadedPlugin] = []
+    private var _drivers: [String: DriverInfo] = [:]
+    private var _diagnostics: [PluginLoadError] = []
+    private var ambiguous: [String: [String]] = [:]
+    let logger: Logger
+
+    public init(logger: Logger = Logger(label: "litmus.drivers")) {
+        self.logger = logger
+    }
+
+    /// Plugins loaded so far, in load order.
+    public var plugins: [LoadedPlugin] { lock.withLock { _plugins } }
+    /// Every usable driver, sorted by id.
+    public var drivers: [DriverInfo] { lock.withLock { _drivers.values.sorted { $0.id < $1.id } } }
+    /// Problems met while loading the search path: files skipped, drivers rejected.
+    public var diagnostics: [PluginLoadError] { lock.withLock { _diagnostics } }
+
+    /// Where plugins are looked for, in order: `LITMUS_PLUGIN_PATH`, then `extra` (e.g. a
+    /// station's plugin paths), then the directory of the running binary.
+    public static func searchPath(extra: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> [String]
+    {
+        var path: [String] = []
+        if let value = environment[pluginPathVariable] {
+            path += value.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        path += extra
+        if let exe = System.executablePath() {
+            path.append((exe as NSString).deletingLastPathComponent)
+        }
+        return path
+    }
+
+    /// Whether a file in a search directory is taken as a plugin: `liblitmus-*.so`.
+    public static func isPluginFileName(_ name: String) -> Bool {
+        name.hasPrefix("liblitmus-") && (name.hasSuffix(".so") || name.hasSuffix(".dylib"))
+    }
+
+    /// Loads every plugin on the search path. Directories contribute their `liblitmus-*.so`
+    /// files; files are loaded whatever their name. Problems are collected in ``diagnostics``,
+    /// so one broken plugin does not hide the others.
+    public func loadSearchPath(_ path: [String] = DriverRegistry.searchPath()) {
+        var seenDirectories: Set<String> = []
+        for entry in path {
+            switch System.fileKind(entry) {
+            case .missing:
+                logger.debug("plugin search path entry does not exist", metadata: ["path": .string(entry)])
+            case .file:
+                loadCollecting(entry)
+            case .directory:
+                guard seenDirectories.insert(System.realPath(entry) ?? entry).inserted else { continue }
+                for name in System.directoryEntries(entry) where Self.isPluginFileName(name) {
+                    loadCollecting((entry as NSString).appendingPathComponent(name))
+                }
+            }
+        }
+    }
+
+    private func loadCollecting(_ path: String) {
+        do {
+            try loadPlugin(at: path)
+        } catch {
+            logger.debug("plugin rejected: \(error)")
+            lock.withLock { _diagnostics.append(error) }
+        }
+    }
+
+    /// Loads one plugin file and registers its drivers.
+    ///
+    /// - Throws: ``PluginLoadError`` naming the file, the field and the fix. A driver id that
+    ///   another loaded file already declares is rejected with both files named, and the id
+    ///   becomes ambiguous: opening it fails until one file is removed.
+    @discardableResult
+    public func loadPlugin(at path: String) throws(PluginLoadError) -> LoadedPlugin {
+        if let real = System.realPath(path), let existing = lock.withLock({ _plugins.first { $0.path == real } }) {
+            return existing
+        }
+        let plugin = try PluginLoader.load(path: path, logger: logger)
+        let conflict: (driver: String, other: String)? = lock.withLock {
+            if _plugins.contains(where: { $0.path == plugin.path }) { return nil }
+            for driver in plugin.drivers {
+                if let other = _drivers[driver.id] {
+                    ambiguous[driver.id] = [other.pluginPath, plugin.path]
+                    return (driver.id, other.pluginPath)
+                }
+            }
+            _plugins.append(plugin)
+            for driver in plugin.drivers { _drivers[driver.id] = driver }
+            return nil
+        }
+        if let conflict {
+            throw PluginLoadError(
+                .duplicateDriver, path: plugin.path, driverID: conflict.driver,
+                problem: "driver id '\(conflict.driver)' is also declared by \(conflict.other)",
+                fix: "remove one of the two files from the plugin path, or give one driver another id")
+        }
+        logger.debug(
+            "plugin loaded",
+            metadata: ["path": .string(plugin.path), "drivers": .string(plugin.drivers.map(\.id).joined(separator: ","))])
+        return plugin
+    }
+
+    /// The driver with this id.
+    ///
+    /// - Throws: ``DriverError`` with status `.notFound` listing the drivers that exist, or
+    ///   naming both files when two plugins declare the id.
+    public func driver(id: String) throws -> DriverInfo {
+        try lock.withLock {
+            if let files = ambiguous[id] {
+                throw DriverError(
+                    .notFound,
+                    "driver id '\(id)' is declared by two plugins: \(files.joined(separator: " and ")); remove one",
+                    context: "driver registry")
+            }
+            guard let driver = _drivers[id] else {
+                let known = _drivers.keys.sorted()
+                let hint = Suggest.closest(to: id, in: known).map { " Did you mean '\($0)'?" } ?? ""
+                throw DriverError(
+                    .notFound,
+                    "no driver '\(id)' is loaded.\(hint) Loaded drivers: \(known.isEmpty ? "none" : known.joined(separator: ", ")). "
+                        + "Plugins are searched on \(Self.pluginPathVariable) and next to the litmus binary.",
+                    context: "driver registry")
+            }
+            return driver
+        }
+    }
+
+    /// The driver that opens `resource`, chosen by its scheme (`TCPIP0::...` -> `TCPIP`).
+    ///
+    /// - Throws: ``DriverError`` when no driver or several drivers claim the scheme; name the
+    ///   driver explicitly then.
+    public func driver(forResource resource: String) throws -> DriverInfo {
+        let drivers = self.drivers
+        let upper = resource.uppercased()
+        var best: (length: Int, drivers: [DriverInfo]) = (0, [])
+        for driver in drivers {
+            for scheme in driver.schemes where upper.hasPrefix(scheme) {
+                if scheme.count > best.length {
+                    best = (scheme.count, [driver])
+                } else if scheme.count == best.length {
+                    best.drivers.append(driver)
+                }
+            }
+        }
+        switch best.drivers.count {
+        case 1:
+            return best.drivers[0]
+        case 0:
+            let schemes = Set(drivers.flatMap(\.schemes)).sorted()
+            throw DriverError(
+                .notFound,
+                "no loaded driver opens '\(resource)'. Schemes served: \(schemes.isEmpty ? "none" : schemes.joined(separator: ", ")). "
+                    + "Name a driver explicitly, or add its plugin to \(Self.pluginPathVariable).",
+                context: "driver registry")
+        default:
+            throw DriverError(
+                .invalidArgument,
+                "several drivers open '\(resource)': \(best.drivers.map(\.id).joined(separator: ", ")); name one explicitly",
+                context: "driver registry")
+        }
+    }
+
+    /// Opens a session on `resource`.
+    ///
+    /// - Parameters:
+    ///   - resource: a VISA-style resource string, e.g. `TCPIP0::10.0.0.5::5025::SOCKET`.
+    ///   - driverID: the driver to use; by default the one whose scheme matches.
+    ///   - options: open options, checked against the driver's declared options. The host
+    ///     itself takes `read_termination` and `write_termination` when the driver does not
+    ///     declare them.
+    /// - Throws: ``DriverError`` naming the driver, the resource and what to fix.
+    public func open(
+        _ resource: String, driver driverID: String? = nil, options: [String: InstrumentValue] = [:]
+    ) throws -> Instrument {
+        let driver = try driverID.map { try self.driver(id: $0) } ?? self.driver(forResource: resource)
+        return try Instrument(driver: driver, resource: resource, options: options)
+    }
+}
+
+extension DriverRegistry {
+    /// The id of the mock driver that stands in for real drivers.
+    public static let mockDriverID = "mock"
+
+    /// Opens a mock that answers `real`'s operation table, so a test written on the mock
+    /// bench calls exactly what it will call on hardware.
+    ///
+    /// - Parameters:
+    ///   - real: the driver the mock stands in for.
+    ///   - name: the mock's name (its resource becomes `MOCK::<name>`).
+    ///   - config: mock_config as a JSON object, operation name -> behaviour. Every key must be
+    ///     an operation of `real`: a typo is an error here, not a silent default later.
+    public func openMock(emulating real: DriverInfo, name: String, config: String = "{}") throws -> Instrument {
+        let context = "mock for \(real.id)"
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(config.utf8))
+        } catch {
+            throw DriverError(.invalidArgument, "mock config is not valid JSON: \(error.localizedDescription)", context: context)
+        }
+        guard let keys = (object as? [String: Any])?.keys else {
+            throw DriverError(.invalidArgument, "mock config must be a JSON object of operation -> behaviour", context: context)
+        }
+        let names = real.operations.map(\.name)
+        for key in keys.sorted() where real.operation(named: key) == nil {
+            let hint = Suggest.closest(to: key, in: names).map { " Did you mean '\($0)'?" } ?? ""
+            throw DriverError(
+                .invalidArgument,
+                "mock config names '\(key)', which is not an operation of driver '\(real.id)'.\(hint) "
+                    + "Operations: \(names.isEmpty ? "none" : names.joined(separator: ", "))",
+                context: context)
+        }
+        let mock = try driver(id: Self.mockDriverID)
+        return try Instrument(
+            driver: mock, resource: "MOCK::\(name)", options: ["config": .string(config)], emulating: real)
+    }
+}
+
+/// "Did you mean" suggestions.
+enum Suggest {
+    /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        return best.1 <= max(2, word.count / 3) ? best.0 : nil
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

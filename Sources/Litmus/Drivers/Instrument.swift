@@ -1,0 +1,642 @@
+import CLitmusDriverABI
+import Dispatch
+import Foundation
+
+/// An open session on one instrument, through its driver plugin.
+///
+/// Message-based sessions (SCPI over LAN, USBTMC, serial, the simulator) read and write
+/// text; every driver may also declare typed operations, called with ``call(_:_:)``.
+///
+/// ```swift
+/// let dmm = try registry.open("SIM::dmm::INSTR")
+/// let idn = try dmm.identify()                   // *IDN?, parsed
+/// let volts = try dmm.query("MEAS:VOLT:DC?")     // "5.0012"
+/// let mock = try registry.open("MOCK::dmm", options: ["config": #"{"measure_dc_voltage": 5.0}"#])
+/// let v = try mock.call("measure_dc_voltage")    // .f64(5.0)
+/// ```
+///
+/// Calls on one instrument are serialised (the driver ABI's rule); different instruments may
+/// be used from different threads at once. From async code, the `async` overloads run the
+/// blocking driver call on the instrument's own queue, never on Swift's cooperative pool.
+public final class Instrument: @unchecked Sendable {
+    /// The driver that opened this session.
+    public let driver: DriverInfo
+    /// The resource string it was opened with.
+    public let resource: String
+    /// The operations this instrument answers: the driver's own, or, for a mock standing in
+    /// for another driver, that driver's.
+    public let operations: [OperationInfo]
+    /// The driver a mock stands in for, or nil.
+    public let emulatedDriver: DriverInfo?
+
+    /// Bytes appended to every ``write(_:)``; `nil` for none.
+    public var writeTermination: [UInt8]? {
+        get { lock.withLock { _writeTermination } }
+        set { lock.withLock { _writeTermination = newValue?.isEmpty == true ? nil : newValue } }
+    }
+    /// Bytes that end a message on ``read()``; `nil` to rely on the transport's END alone.
+    public var readTermination: [UInt8]? {
+        get { lock.withLock { _readTermination } }
+        set { lock.withLock { _readTermination = newValue?.isEmpty == true ? nil : newValue } }
+    }
+    /// The largest message ``read()`` accepts before failing (a runaway response must not
+    /// exhaust memory). Default 256 MiB.
+    public var maxMessageSize: Int {
+        get { lock.withLock { _maxMessageSize } }
+        set { lock.withLock { _maxMessageSize = max(1, newValue) } }
+    }
+
+    /// Hooks around every typed call, outermost first (events, locks, overrides).
+    public var interceptors: [any CallInterceptor] {
+        get { lock.withLock { _interceptors } }
+        set { lock.withLock { _interceptors = newValue } }
+    }
+
+    let lock = NSLock()
+    private var session: OpaquePointer?
+    private let vt: litmus_driver_vtable
+    let slots = CallSlots()
+    private var input = ReceiveBuffer()
+    private var _writeTermination: [UInt8]?
+    private var _readTermination: [UInt8]?
+    private var _maxMessageSize = 256 << 20
+    private var _interceptors: [any CallInterceptor] = []
+    private let operationsByName: [String: Int]
+    let mockTable: UnsafePointer<litmus_mock_v1>?
+    private lazy var queue: DispatchQueue = {
+        let queue = DispatchQueue(label: "litmus.instrument.\(resource)")
+        queue.setSpecific(key: Self.queueKey, value: resource)
+        return queue
+    }()
+    /// Marks the instrument's own queue (the resource it serves), to tell it from others.
+    static let queueKey = DispatchSpecificKey<String>()
+
+    /// Options the host applies itself when the driver does not declare them.
+    static let hostOptions: [ParameterInfo] = [
+        ParameterInfo(name: "read_termination", type: .string, help: "bytes that end a response", isOptional: true),
+        ParameterInfo(name: "write_termination", type: .string, help: "bytes appended to each command", isOptional: true),
+        ParameterInfo(name: "timeout_ms", type: .i64, unit: "ms", help: "I/O timeout", isOptional: true, range: 0...86_400_000),
+    ]
+
+    init(driver: DriverInfo, resource: String, options: [String: InstrumentValue], emulating: DriverInfo? = nil) throws {
+        self.driver = driver
+        self.resource = resource
+        self.emulatedDriver = emulating
+        self.operations = emulating?.operations ?? driver.operations
+        self.operationsByName = Dictionary(uniqueKeysWithValues: operations.map { ($0.name, $0.index) })
+        self.vt = driver.vtable.pointee
+        self._readTermination = driver.readTermination.map { Array($0.utf8) }
+        self._writeTermination = driver.writeTermination.map { Array($0.utf8) }
+        if let getExtension = vt.get_extension {
+            let table = PluginLoader.loaderLock.withLock {
+                getExtension(driver.descriptor, LITMUS_MOCK_EXTENSION_V1)
+            }
+            mockTable = table?.assumingMemoryBound(to: litmus_mock_v1.self)
+        } else {
+            mockTable = nil
+        }
+        if emulating != nil && mockTable?.pointee.invoke_named == nil {
+            throw DriverError(
+                .unsupported, "driver '\(driver.id)' cannot stand in for another driver (no litmus.mock.v1 invoke_named)",
+                context: "\(driver.id) \(resource)")
+        }
+
+        // Split the options: the driver's declared ones go to open; the host's are applied here.
+        let context = "\(driver.id) \(resource)"
+        var forDriver: [(String, InstrumentValue)] = []
+        var timeout: Int64?
+        for (key, value) in options.sorted(by: { $0.key < $1.key }) {
+            if let param = driver.openOptions.first(where: { $0.name == key }) {
+                forDriver.append((key, try ArgumentChecker.check(value, against: param, what: "open option", context: context)))
+                if key == "read_termination", case .string(let s) = value { _readTermination = s.isEmpty ? nil : Array(s.utf8) }
+                if key == "write_termination", case .string(let s) = value { _writeTermination = s.isEmpty ? nil : Array(s.utf8) }
+            } else if let param = Self.hostOptions.first(where: { $0.name == key }) {
+                let checked = try ArgumentChecker.check(value, against: param, what: "open option", context: context)
+                switch (key, checked) {
+                case ("read_termination", .string(let s)): _readTermination = s.isEmpty ? nil : Array(s.utf8)
+                case ("write_termination", .string(let s)): _writeTermination = s.isEmpty ? nil : Array(s.utf8)
+                case ("timeout_ms", .i64(let ms)): timeout = ms
+                default: break
+                }
+            } else {
+                let known = (driver.openOptions + (driver.isMessageBased ? Self.hostOptions : [])).map(\.name)
+                let hint = Suggest.closest(to: key, in: known).map { " Did you mean '\($0)'?" } ?? ""
+                throw DriverError(
+                    .invalidArgument,
+                    "unknown open option '\(key)'.\(hint) Options of driver '\(driver.id)': \(known.isEmpty ? "none" : known.joined(separator: ", "))",
+                    context: context)
+            }
+        }
+        if timeout != nil && vt.set_timeout == nil {
+            throw DriverError(
+                .unsupported, "driver '\(driver.id)' has no timeout to set (timeout_ms)", context: context)
+        }
+
+        var out: OpaquePointer?
+        let status = withOpenOptions(forDriver) { kvs in
+            resource.withCString { res in
+                vt.open!(driver.descriptor, res, kvs.baseAddress, kvs.count, &out, slots.errorPointer)
+            }
+        }
+        guard status == LITMUS_OK, let out else {
+            throw slots.failure(status == LITMUS_OK ? Int32(LITMUS_E_FAILED) : status, context: "open \(context)")
+        }
+        session = out
+        if let timeout {
+            try setTimeout(milliseconds: UInt32(clamping: timeout))
+        }
+    }
+
+    deinit {
+        close()
+        input.deallocate()
+    }
+
+    /// Closes the session. Later calls fail with ``DriverStatus/closed``. Safe to call twice.
+    public func close() {
+        lock.withLock {
+            if let s = session {
+                session = nil
+                vt.close?(s)
+            }
+            input.discard()
+        }
+    }
+
+    /// Whether the session is still open.
+    public var isOpen: Bool { lock.withLock { session != nil } }
+
+    var context: String { "\(driver.id) \(resource)" }
+
+    /// Runs `body` with the live session under the instrument's lock.
+    func withSession<R>(_ what: String, _ body: (OpaquePointer) throws -> R) throws -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let s = session else {
+            throw DriverError(.closed, "the session is closed", context: "\(context) \(what)")
+        }
+        slots.error.pointee.reset()
+        return try body(s)
+    }
+
+    private func unsupported(_ what: String) -> DriverError {
+        DriverError(.unsupported, "driver '\(driver.id)' does not support \(what)", context: context)
+    }
+
+    // MARK: - Session control
+
+    /// Sets the timeout of every later I/O call.
+    public func setTimeout(milliseconds: UInt32) throws {
+        guard let fn = vt.set_timeout else { throw unsupported("set_timeout") }
+        try withSession("set_timeout") { s in
+            let status = fn(s, milliseconds, slots.errorPointer)
+            if status < 0 { throw slots.failure(status, context: "\(context) set_timeout") }
+        }
+    }
+
+    /// Device clear: the driver aborts pending I/O and empties the device's buffers; the host
+    /// forgets whatever it had buffered. Use it after a timeout or a truncated response.
+    public func clear() throws {
+        try withSession("clear") { s in
+            input.discard()
+            guard let fn = vt.clear else { throw unsupported("clear (device clear)") }
+            let status = fn(s, slots.errorPointer)
+            if status < 0 { throw slots.failure(status, context: "\(context) clear") }
+        }
+    }
+
+    /// Reads the status byte through the transport (serial poll). Never falls back to
+    /// `*STB?`, which would disturb the output queue.
+    public func readSTB() throws -> UInt8 {
+        guard let fn = vt.read_stb else { throw unsupported("read_stb (serial poll)") }
+        return try withSession("read_stb") { s in
+            var stb: UInt8 = 0
+            let status = fn(s, &stb, slots.errorPointer)
+            if status < 0 { throw slots.failure(status, context: "\(context) read_stb") }
+            return stb
+        }
+    }
+
+    /// Asserts a trigger through the transport.
+    public func trigger() throws {
+        guard let fn = vt.trigger else { throw unsupported("trigger") }
+        try withSession("trigger") { s in
+            let status = fn(s, slots.errorPointer)
+            if status < 0 { throw slots.failure(status, context: "\(context) trigger") }
+        }
+    }
+
+    // MARK: - Messages
+
+    private func requireMessages() throws {
+        guard vt.write != nil, vt.read != nil else {
+            throw DriverError(
+                .unsupported,
+                "driver '\(driver.id)' is not message-based; use its operations: \(operations.map(\.name).joined(separator: ", "))",
+                context: context)
+        }
+    }
+
+    /// Writes one command, followed by the write termination.
+    public func write(_ command: String) throws {
+        var bytes = Array(command.utf8)
+        if let t = writeTermination { bytes += t }
+        try writeRaw(bytes)
+    }
+
+    /// Writes bytes as one message, exactly as given (no termination added).
+    public func writeRaw(_ bytes: [UInt8]) throws {
+        try requireMessages()
+        try withSession("write") { s in try writeLocked(s, bytes) }
+    }
+
+    private func writeLocked(_ s: OpaquePointer, _ bytes: [UInt8]) throws {
+        var written = 0
+        let status = bytes.withUnsafeBufferPointer { buf in
+            vt.write!(s, buf.baseAddress, buf.count, &written, slots.errorPointer)
+        }
+        if status < 0 { throw slots.failure(status, context: "\(context) write") }
+        if written != bytes.count {
+            throw DriverError(
+                .io, "the driver wrote \(written) of \(bytes.count) bytes", context: "\(context) write")
+        }
+    }
+
+    /// Reads one response message as text, without its termination.
+    public func read() throws -> String {
+        String(decoding: try readMessage(), as: UTF8.self)
+    }
+
+    /// Reads one response message as bytes, without its termination. The message ends at
+    /// the read termination or where the transport marks END, whichever comes first; bytes
+    /// after the terminator are kept for the next read.
+    public func readMessage() throws -> [UInt8] {
+        try requireMessages()
+        return try withSession("read") { s in try readMessageLocked(s) }
+    }
+
+    /// Reads exactly `count` bytes (binary payloads), ignoring terminations.
+    public func readBytes(count: Int) throws -> [UInt8] {
+        try requireMessages()
+        return try withSession("read") { s in try readExactlyLocked(s, count) }
+    }
+
+    /// Sends `command` and reads the response as text.
+    public func query(_ command: String) throws -> String {
+        String(decoding: try queryMessage(command), as: UTF8.self)
+    }
+
+    /// Sends `command` and reads the response as bytes, without its termination.
+    public func queryMessage(_ command: String) throws -> [UInt8] {
+        try requireMessages()
+        var bytes = Array(command.utf8)
+        return try withSession("query") { s in
+            if let t = _writeTermination { bytes += t }
+            if let fn = vt.query, input.isEmpty {
+                slots.result.pointee.reset()
+                let status = bytes.withUnsafeBufferPointer { fn(s, $0.baseAddress, $0.count, slots.resultPointer, slots.errorPointer) }
+                if status < 0 { throw slots.failure(status, context: "\(context) query \(command)") }
+                var reply = slots.result.pointee.bytes
+                if slots.result.pointee.type != .string && slots.result.pointee.type != .bytes { reply = [] }
+                if let t = _readTermination, reply.count >= t.count, Array(reply.suffix(t.count)) == t {
+                    reply.removeLast(t.count)
+                }
+                return reply
+            }
+            try writeLocked(s, bytes)
+            return try readMessageLocked(s)
+        }
+    }
+
+    /// Pulls more bytes from the driver into the receive buffer.
+    private func fill(_ s: OpaquePointer, what: String) throws {
+        guard let space = input.reserveSpace(limit: _maxMessageSize + 64 * 1024) else {
+            throw DriverError(
+                .protocolViolation, "the response exceeds maxMessageSize (\(_maxMessageSize) bytes) without an end",
+                context: "\(context) \(what)")
+        }
+        var got = 0
+        let status = vt.read!(
+            s, space.baseAddress!.assumingMemoryBound(to: UInt8.self), space.count, &got, slots.errorPointer)
+        if status < 0 { throw slots.failure(status, context: "\(context) \(what)") }
+        input.commit(min(got, space.count), end: status == LITMUS_OK)
+    }
+
+    private func readMessageLocked(_ s: OpaquePointer) throws -> [UInt8] {
+        var scanFrom = 0
+        while true {
+            if let t = _readTermination, let at = input.firstIndex(of: t, from: scanFrom) {
+                let message = input.take(at)
+                input.skip(t.count)
+                if input.isEmpty { input.endAtTail = false }
+                return message
+            }
+            if input.endAtTail {
+                let message = input.take(input.count)
+                input.endAtTail = false
+                return message
+            }
+            if input.count > _maxMessageSize {
+                input.discard()
+                throw DriverError(
+                    .protocolViolation, "the response exceeds maxMessageSize (\(_maxMessageSize) bytes) without an end",
+                    context: "\(context) read")
+            }
+            scanFrom = max(0, input.count - (_readTermination?.count ?? 1) + 1)
+            try fill(s, what: "read")
+        }
+    }
+
+    private func readExactlyLocked(_ s: OpaquePointer, _ count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        let buffered = min(count, input.count)
+        var result = input.take(buffered)
+        if buffered == count { return result }
+        if input.endAtTail {
+            input.endAtTail = false
+            throw DriverError(
+                .protocolViolation, "the message ended after \(buffered) of \(count) bytes", context: "\(context) read")
+        }
+        result.reserveCapacity(count)
+        // Read the rest straight into the result with exact-length reads.
+        var have = buffered
+        var endedEarly = false
+        var failure: (any Error)?
+        result.append(contentsOf: repeatElement(0, count: count - buffered))
+        result.withUnsafeMutableBufferPointer { buf in
+            while have < count {
+                var got = 0
+                let status = vt.read!(s, buf.baseAddress! + have, count - have, &got, slots.errorPointer)
+                if status < 0 {
+                    failure = slots.failure(status, context: "\(context) read (\(have) of \(count) bytes received)")
+                    return
+                }
+                have += min(got, count - have)
+                if status == LITMUS_OK && have < count {
+                    endedEarly = true
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+        if endedEarly {
+            throw DriverError(
+                .protocolViolation, "the message ended after \(have) of \(count) bytes", context: "\(context) read")
+        }
+        return result
+    }
+
+    /// Reads an IEEE 488.2 binary block (`#<d><length><bytes>` or `#0<bytes>` up to END) and the
+    /// termination after it. The payload is read with exact-length reads once the header is
+    /// parsed, so 0x0A and 0x0D inside it are data, never terminators.
+    public func readBinaryBlock() throws -> [UInt8] {
+        try requireMessages()
+        return try withSession("read block") { s in try readBlockLocked(s) }
+    }
+
+    /// Sends `command` and reads a binary block response.
+    public func queryBinaryBlock(_ command: String) throws -> [UInt8] {
+        try requireMessages()
+        var bytes = Array(command.utf8)
+        return try withSession("query block") { s in
+            if let t = _writeTermination { bytes += t }
+            try writeLocked(s, bytes)
+            return try readBlockLocked(s)
+        }
+    }
+
+    private func ensureBuffered(_ s: OpaquePointer, _ n: Int, what: String) throws {
+        while input.count < n {
+            if input.endAtTail {
+                throw DriverError(
+                    .protocolViolation, "the message ended inside a binary block header", context: "\(context) \(what)")
+            }
+            try fill(s, what: what)
+        }
+    }
+
+    private func readBlockLocked(_ s: OpaquePointer) throws -> [UInt8] {
+        do {
+            try ensureBuffered(s, 2, what: "read block")
+            let header = input.unread
+            guard header[0] == UInt8(ascii: "#") else {
+                let shown = String(decoding: header.prefix(16), as: UTF8.self)
+                throw DriverError(
+                    .protocolViolation, "expected a binary block starting with '#', got \"\(shown)\"",
+                    context: "\(context) read block")
+            }
+            let digit = header[1]
+            guard digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") else {
+                throw DriverError(
+                    .protocolViolation, "invalid block header: '#' followed by byte 0x\(String(digit, radix: 16))",
+                    context: "\(context) read block")
+            }
+            let lengthDigits = Int(digit - UInt8(ascii: "0"))
+            if lengthDigits == 0 { return try readIndefiniteBlockLocked(s) }
+            try ensureBuffered(s, 2 + lengthDigits, what: "read block")
+            var length = 0
+            for byte in input.unread[2..<(2 + lengthDigits)] {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
+                    throw DriverError(
+                        .protocolViolation, "invalid block length digits in \"\(String(decoding: input.unread.prefix(2 + lengthDigits), as: UTF8.self))\"",
+                        context: "\(context) read block")
+                }
+                length = length * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard length <= _maxMessageSize else {
+                throw DriverError(
+                    .protocolViolation, "block declares \(length) bytes, more than maxMessageSize (\(_maxMessageSize))",
+                    context: "\(context) read block")
+            }
+            input.skip(2 + lengthDigits)
+            let payload = try readExactlyLocked(s, length)
+            try consumeTerminationAfterBlock(s)
+            return payload
+        } catch {
+            input.discard()
+            throw error
+        }
+    }
+
+    /// `#0<bytes>`: the data runs to the end of the message; on a transport without END marks
+    /// the read termination ends it instead (so the data must not contain it there).
+    private func readIndefiniteBlockLocked(_ s: OpaquePointer) throws -> [UInt8] {
+        input.skip(2)
+        var sawPartial = false
+        var scanFrom = 0
+        while !input.endAtTail {
+            if sawPartial, let t = _readTermination, let at = input.firstIndex(of: t, from: scanFrom) {
+                let data = input.take(at)
+                input.skip(t.count)
+                return data
+            }
+            scanFrom = max(0, input.count - (_readTermination?.count ?? 1) + 1)
+            let before = input.count
+            try fill(s, what: "read block")
+            if !input.endAtTail && input.count > before { sawPartial = true }
+        }
+        var data = input.take(input.count)
+        input.endAtTail = false
+        if let t = _readTermination, data.count >= t.count, Array(data.suffix(t.count)) == t {
+            data.removeLast(t.count)
+        }
+        return data
+    }
+
+    private func consumeTerminationAfterBlock(_ s: OpaquePointer) throws {
+        guard let t = _readTermination else {
+            if input.isEmpty { input.endAtTail = false }
+            return
+        }
+        if input.isEmpty && input.endAtTail {
+            input.endAtTail = false
+            return
+        }
+        if input.count < t.count && !input.endAtTail {
+            try? fill(s, what: "read block termination")
+        }
+        if input.count >= t.count, input.unread.prefix(t.count).elementsEqual(t) {
+            input.skip(t.count)
+        }
+        if input.isEmpty { input.endAtTail = false }
+    }
+
+    // MARK: - Typed operations
+
+    /// Calls operation `name` with positional arguments.
+    ///
+    /// Every call goes through one dispatch point: the ``interceptors`` (events, locks,
+    /// overrides), then the driver's native operation (or, for a mock standing in for another
+    /// driver, the mock answering that driver's table), else an error naming the operations
+    /// that exist. Arguments are checked against the operation's parameter table first.
+    @discardableResult
+    public func call(_ name: String, _ arguments: InstrumentValue...) throws -> InstrumentValue {
+        try call(name, arguments: arguments)
+    }
+
+    /// Calls operation `name` with positional arguments.
+    @discardableResult
+    public func call(_ name: String, arguments: [InstrumentValue]) throws -> InstrumentValue {
+        try dispatch(try operation(named: name), arguments)
+    }
+
+    /// Calls operation `name` with arguments by parameter name.
+    @discardableResult
+    public func call(_ name: String, named arguments: [String: InstrumentValue]) throws -> InstrumentValue {
+        let op = try operation(named: name)
+        let known = Set(op.params.map(\.name))
+        for key in arguments.keys where !known.contains(key) {
+            let hint = Suggest.closest(to: key, in: Array(known)).map { " Did you mean '\($0)'?" } ?? ""
+            throw DriverError(
+                .invalidArgument, "'\(name)' has no parameter '\(key)'.\(hint) Signature: \(op.signature)",
+                context: context)
+        }
+        return try dispatch(op, op.params.map { arguments[$0.name] ?? .void })
+    }
+
+    /// A resolved operation for repeated calls without the name lookup.
+    public func operation(named name: String) throws -> OperationInfo {
+        if let i = operationsByName[name] { return operations[i] }
+        let names = operations.map(\.name)
+        let hint = Suggest.closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""
+        throw DriverError(
+            .notFound,
+            "'\(name)' is not an operation of \(emulatedDriver.map { "driver '\($0.id)' (mocked)" } ?? "driver '\(driver.id)'").\(hint) "
+                + "Operations: \(names.isEmpty ? "none" : names.joined(separator: ", "))",
+            context: context)
+    }
+
+    /// The one dispatch point of typed calls.
+    public func dispatch(_ op: OperationInfo, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
+        let hooks = lock.withLock { _interceptors }
+        if hooks.isEmpty { return try invokeChecked(op, arguments) }
+        let request = CallRequest(instrument: self, operation: op, arguments: arguments)
+        return try Self.runChain(hooks[...], request) { try self.invokeChecked($0.operation, $0.arguments) }
+    }
+
+    private static func runChain(
+        _ hooks: ArraySlice<any CallInterceptor>, _ request: CallRequest,
+        _ last: (CallRequest) throws -> InstrumentValue
+    ) throws -> InstrumentValue {
+        guard let first = hooks.first else { return try last(request) }
+        return try first.intercept(request) { try runChain(hooks.dropFirst(), $0, last) }
+    }
+
+    private func invokeChecked(_ op: OperationInfo, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
+        let args = try ArgumentChecker.check(arguments, for: op, context: context)
+        return try withSession(op.name) { s in
+            slots.result.pointee.reset()
+            let status: Int32 = withCValues(args) { cArgs in
+                if emulatedDriver != nil, let invokeNamed = mockTable?.pointee.invoke_named {
+                    return op.name.withCString {
+                        invokeNamed(s, $0, cArgs.baseAddress, cArgs.count, slots.resultPointer, slots.errorPointer)
+                    }
+                }
+                guard let invoke = vt.invoke else { return Int32(LITMUS_E_UNSUPPORTED) }
+                return invoke(s, UInt32(op.index), cArgs.baseAddress, cArgs.count, slots.resultPointer, slots.errorPointer)
+            }
+            if status < 0 { throw slots.failure(status, context: "\(context) \(op.name)") }
+            return try ArgumentChecker.convertResult(slots.result.pointee, for: op, context: context)
+        }
+    }
+
+    // MARK: - Async
+
+    /// Runs `body` on this instrument's own serial queue, off Swift's cooperative pool, and
+    /// returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Instrument) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self) }) }
+        }
+    }
+
+    /// ``call(_:arguments:)`` off the cooperative pool.
+    @discardableResult
+    public func call(_ name: String, _ arguments: InstrumentValue...) async throws -> InstrumentValue {
+        try await run { try $0.call(name, arguments: arguments) }
+    }
+
+    /// ``query(_:)`` off the cooperative pool.
+    public func query(_ command: String) async throws -> String {
+        try await run { try $0.query(command) }
+    }
+
+    /// ``write(_:)`` off the cooperative pool.
+    public func write(_ command: String) async throws {
+        try await run { try $0.write(command) }
+    }
+
+    /// ``read()`` off the cooperative pool.
+    public func read() async throws -> String {
+        try await run { try $0.read() }
+    }
+}
+
+/// One typed call as it passes through the dispatch point.
+public struct CallRequest: @unchecked Sendable {
+    public let instrument: Instrument
+    public var operation: OperationInfo
+    public var arguments: [InstrumentValue]
+}
+
+/// A hook around every typed call of an instrument: record events, take locks, or answer the
+/// call itself (an override) without calling `proceed`.
+public protocol CallInterceptor: AnyObject, Sendable {
+    func intercept(_ request: CallRequest, proceed: (CallRequest) throws -> InstrumentValue) throws -> InstrumentValue
+}
+
+/// Open options as borrowed `litmus_kv`s.
+private func withOpenOptions<R>(_ options: [(String, InstrumentValue)], _ body: (UnsafeBufferPointer<litmus_kv>) -> R) -> R {
+    var kvs: [litmus_kv] = []
+    kvs.reserveCapacity(options.count)
+    func nest(_ i: Int) -> R {
+        if i == options.count { return kvs.withUnsafeBufferPointer(body) }
+        return options[i].0.withCString { key in
+            options[i].1.withCValue { value in
+                kvs.append(litmus_kv(key: key, value: value))
+                return nest(i + 1)
+            }
+        }
+    }
+    return nest(0)
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+@testable import Litmus
+
+/// Finds the built plugins and compiles C fixture plugins for tests.
+///
+/// Built plugins are looked up in `LITMUS_TEST_PLUGIN_DIR`, else next to the test binary
+/// (SwiftPM puts every product of the package in one directory). The test target does not
+/// depend on plugin targets: each exports the same entry symbol.
+enum TestPlugins {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let headerDirectory = packageRoot + "/Sources/CLitmusDriverABI/include"
+    static let fixtureDirectory = packageRoot + "/Tests/LitmusTests/Fixtures/plugins"
+
+    static let buildDirectory: String = {
+        if let dir = ProcessInfo.processInfo.environment["LITMUS_TEST_PLUGIN_DIR"] { return dir }
+        let exe = System.executablePath() ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On macOS the test binary sits inside a .xctest bundle.
+        while url.path.contains(".xctest") { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The path of a built plugin product, e.g. `path("mock")` -> `.../liblitmus-mock.so`.
+    static func path(_ name: String) -> String { "\(buildDirectory)/liblitmus-\(name).so" }
+
+    /// A registry with the in-tree plugins (mock and example-c), loaded once per process:
+    /// plugins are never unloaded, so sharing one is what a real host does too.
+    static let registry: DriverRegistry = {
+        let registry = DriverRegistry()
+        for name in ["mock", "example-c"] {
+            do { try registry.loadPlugin(at: path(name)) } catch { Issue.record("cannot load \(name): \(error)") }
+        }
+        return registry
+    }()
+
+    /// A temporary directory for this test process.
+    static let scratch: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("litmus-tests-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    private static let compileLock = NSLock()
+    private nonisolated(unsafe) static var compiled: [String: String] = [:]
+
+    /// Compiles a fixture with `cc -shared -fPIC` against the ABI header; cached per process.
+    static func compile(_ source: String, defines: [String] = [], name: String) throws -> String {
+        let key = ([source, name] + defines).joined(separator: "|")
+        if let done = compileLock.withLock({ compiled[key] }) { return done }
+        let output = "\(scratch)/\(name).so"
+        let result = try run(
+            "/usr/bin/env",
+            ["cc", "-std=c11", "-shared", "-fPIC", "-I", headerDirectory]
+                + defines.map { "-D\($0)" } + ["\(fixtureDirectory)/\(source)", "-o", output])
+        guard result.status == 0 else {
+            throw DriverError(.failed, "cc failed for \(source) \(defines): \(result.output)")
+        }
+        compileLock.withLock { compiled[key] = output }
+        return output
+    }
+
+    /// Runs a program and returns its exit status and combined output.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+        -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

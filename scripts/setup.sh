@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing Litmus needs on a fresh Debian machine, skipping what is
+# already there. Called by `make run`, `make test` and `.ci/run`.
+set -euo pipefail
+
+need_apt=()
+for pkg in libusb-1.0-0-dev pkg-config; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: installing ${need_apt[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is required (swift not on PATH)" >&2; exit 1; }
