@@ -1,7 +1,10 @@
 import CLitmusDriverABI
 import LitmusDriverKit
 
-let plugin = DriverPlugin(name: "litmus-mock", version: "1.0.0", drivers: [])
+/// The litmus-mock plugin: the `mock` driver (typed operations from configured behaviours) and
+/// the `sim` driver (simulated SCPI instruments), both with the `litmus.mock.v1` extension.
+let plugin = DriverPlugin(
+    name: "litmus-mock", version: "1.0.0", drivers: [MockDriver.description, SimDriver.description])
 
 @c @implementation
 public func litmus_plugin_entry_v1(

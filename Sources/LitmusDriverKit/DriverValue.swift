@@ -64,7 +64,7 @@ public struct Arguments {
     /// The raw C value at `index`, or a VOID value when absent (an omitted optional parameter).
     @inlinable
     public subscript(raw index: Int) -> litmus_value {
-        guard index < count, let base else { return litmus_value() }
+        guard index >= 0, index < count, let base else { return litmus_value() }
         return base[index]
     }
 

@@ -15,7 +15,9 @@ public struct HostServices: @unchecked Sendable {
 
     /// Whether a message of `level` would be kept; skip expensive formatting when not.
     public func isLogEnabled(_ level: LogLevel) -> Bool {
-        guard let fn = table.pointee.log_enabled else { return false }
+        guard table.pointee.log != nil else { return false }
+        // No log_enabled means the host does not filter.
+        guard let fn = table.pointee.log_enabled else { return true }
         return fn(table.pointee.host_ctx, level.rawValue) != 0
     }
 

@@ -17,7 +17,7 @@ import Testing
                   - {q: "NLCR?", block: {hex: "0a0d0a0d000a"}}
                   - {q: "EMPTY?", block: {hex: ""}}
                   - {q: "INDEF?", block: {indefinite: true, hex: "01020a0d03"}}
-                  - {q: "TRUNC?", raw_hex: "2331356162"}
+                  - {q: "TRUNC?", raw_hex: "233135616263"}  # "#15abc": 3 of 5 bytes
                   - {q: "BADHDR?", raw_hex: "23413132330a"}
                   - {q: "NOTBLOCK?", r: "1.25"}
                   - {q: "BIG?", block: {length: 1048576, pattern: ramp}}
@@ -99,7 +99,6 @@ import Testing
         let notBlock = try #require(throws: DriverError.self) { try sim.queryBinaryBlock("NOTBLOCK?") }
         #expect(notBlock.message.contains("expected a binary block starting with '#'"))
         try sim.clear()
-        sim.readTermination = Array("\n".utf8)
         #expect(try sim.query("*OPC?") == "1")
     }
 
@@ -132,6 +131,7 @@ import Testing
         #expect(error.status == .protocolViolation)
         #expect(error.message.contains("exceeds maxMessageSize (4096 bytes)"))
         try sim.clear()
+        sim.readTermination = Array("\n".utf8)
         #expect(try sim.query("*OPC?") == "1")
     }
 

@@ -492,8 +492,9 @@ public final class Instrument: @unchecked Sendable {
             input.endAtTail = false
             return
         }
-        if input.count < t.count && !input.endAtTail {
-            try? fill(s, what: "read block termination")
+        // The payload is complete: a terminator that never comes must not fail the read.
+        while input.count < t.count && !input.endAtTail {
+            do { try fill(s, what: "read block termination") } catch { break }
         }
         if input.count >= t.count, input.unread.prefix(t.count).elementsEqual(t) {
             input.skip(t.count)

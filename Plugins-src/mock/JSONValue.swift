@@ -1,0 +1,394 @@
+import LitmusDriverKit
+
+/// A JSON number: its double value, plus its exact integer value when it has one.
+///
+/// Integer literals are parsed exactly (no trip through `Double`), so `9007199254740993` keeps
+/// its last digit for an i64 operation.
+struct JSONNumber: Sendable {
+    /// The value as a double (finite: literals that overflow a double are rejected).
+    let double: Double
+    /// The exact integer value, when the number is integral and fits an `Int64`.
+    let integer: Int64?
+    /// The literal as written, for messages.
+    let literal: String
+}
+
+/// A parsed JSON document. Object members keep their order; duplicate keys are rejected by
+/// the parser.
+enum JSONValue: Sendable {
+    case null
+    case bool(Bool)
+    case number(JSONNumber)
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+
+    /// Parses one JSON document from UTF-8 bytes.
+    ///
+    /// Throws a ``JSONSyntaxError`` with the line and column of the problem: invalid UTF-8,
+    /// bad syntax, NaN or Infinity (not JSON), numbers too large for a double, duplicate keys,
+    /// or nesting deeper than ``JSONParser/maximumDepth``.
+    static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(Array(bytes))
+        return try parser.parseDocument()
+    }
+
+    /// A short description of the value's kind for messages: `a string ("abc")`, `a number (2.5)`.
+    var kindDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): "a bool (\(b))"
+        case .number(let n): "a number (\(n.literal))"
+        case .string(let s): "a string (\(JSONWriter.quoted(s.count > 40 ? String(s.prefix(40)) + "..." : s)))"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// A JSON syntax error, with its position in the text.
+struct JSONSyntaxError: Error, CustomStringConvertible {
+    var message: String
+    var line: Int
+    var column: Int
+
+    var description: String { "\(message) at line \(line), column \(column)" }
+}
+
+/// A strict recursive-descent JSON parser (RFC 8259) over UTF-8 bytes.
+struct JSONParser {
+    /// Deeper documents are rejected instead of exhausting the stack.
+    static let maximumDepth = 200
+
+    private let bytes: [UInt8]
+    private var index = 0
+    private var depth = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw JSONSyntaxError(message: "the text is not valid UTF-8", line: 1, column: 1)
+        }
+        skipWhitespace()
+        guard index < bytes.count else { throw error("expected a JSON value but the text is empty") }
+        let value = try parseValue()
+        skipWhitespace()
+        guard index == bytes.count else { throw error("unexpected text after the JSON value") }
+        return value
+    }
+
+    private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+        guard index < bytes.count else { throw error("unexpected end of text, expected a value") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "N"), UInt8(ascii: "I"):
+            throw error("NaN and Infinity are not JSON numbers")
+        default:
+            throw error("unexpected character \(describe(bytes[index])), expected a value")
+        }
+    }
+
+    private mutating func enter() throws(JSONSyntaxError) {
+        depth += 1
+        if depth > Self.maximumDepth { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+    }
+
+    private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        index += 1
+        var members: [(key: String, value: JSONValue)] = []
+        var seen = Set<String>()
+        skipWhitespace()
+        if peek(UInt8(ascii: "}")) {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard peek(UInt8(ascii: "\"")) else { throw error("expected a string key in the object") }
+            let keyStart = index
+            let key = try parseString()
+            guard seen.insert(key).inserted else {
+                index = keyStart
+                throw error("duplicate key \(JSONWriter.quoted(key))")
+            }
+            skipWhitespace()
+            guard peek(UInt8(ascii: ":")) else { throw error("expected ':' after the key \(JSONWriter.quoted(key))") }
+            index += 1
+            skipWhitespace()
+            members.append((key, try parseValue()))
+            skipWhitespace()
+            if peek(UInt8(ascii: ",")) {
+                index += 1
+            } else if peek(UInt8(ascii: "}")) {
+                index += 1
+                depth -= 1
+                return .object(members)
+            } else {
+                throw error("expected ',' or '}' in the object")
+            }
+        }
+    }
+
+    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        index += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if peek(UInt8(ascii: "]")) {
+            index += 1
+            depth -= 1
+            return .array(items)
+        }
+        while true {
+            skipWhitespace()
+            items.append(try parseValue())
+            skipWhitespace()
+            if peek(UInt8(ascii: ",")) {
+                index += 1
+            } else if peek(UInt8(ascii: "]")) {
+                index += 1
+                depth -= 1
+                return .array(items)
+            } else {
+                throw error("expected ',' or ']' in the array")
+            }
+        }
+    }
+
+    private mutating func parseString() throws(JSONSyntaxError) -> String {
+        index += 1  // opening quote
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let b = bytes[index]
+            switch b {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard index < bytes.count else { break }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"): out.append(contentsOf: try parseUnicodeEscape())
+                default:
+                    index -= 1
+                    throw error("invalid escape '\\\(describe(e))' in a string")
+                }
+            case 0..<0x20:
+                throw error("control character \(describe(b)) inside a string (escape it)")
+            default:
+                out.append(b)
+                index += 1
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// Parses the `XXXX` of `\uXXXX` (and a following low surrogate); returns UTF-8.
+    private mutating func parseUnicodeEscape() throws(JSONSyntaxError) -> [UInt8] {
+        let high = try parseHex4()
+        var scalarValue = UInt32(high)
+        if (0xD800..<0xDC00).contains(high) {
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw error("a high surrogate \\u\(hex4(high)) must be followed by a low surrogate") }
+            index += 2
+            let low = try parseHex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw error("invalid low surrogate \\u\(hex4(low))") }
+            scalarValue = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+        } else if (0xDC00..<0xE000).contains(high) {
+            throw error("unpaired low surrogate \\u\(hex4(high))")
+        }
+        guard let scalar = Unicode.Scalar(scalarValue) else { throw error("invalid unicode escape") }
+        return Array(String(Character(scalar)).utf8)
+    }
+
+    private mutating func parseHex4() throws(JSONSyntaxError) -> UInt16 {
+        guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        var v: UInt16 = 0
+        for _ in 0..<4 {
+            guard let d = hexDigitValue(bytes[index]) else { throw error("invalid hex digit in a \\u escape") }
+            v = v << 4 | UInt16(d)
+            index += 1
+        }
+        return v
+    }
+
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSONNumber {
+        let start = index
+        var isInteger = true
+        if peek(UInt8(ascii: "-")) { index += 1 }
+        guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in the number") }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            if index < bytes.count, isDigit(bytes[index]) { throw error("numbers must not have leading zeros") }
+        } else {
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if peek(UInt8(ascii: ".")) {
+            isInteger = false
+            index += 1
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit after '.'") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
+            isInteger = false
+            index += 1
+            if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        let literal = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard let double = Double(literal), double.isFinite else {
+            index = start
+            throw error("the number \(literal) is out of the range of a double")
+        }
+        let integer = isInteger ? Int64(literal) : Int64(exactly: double)
+        return JSONNumber(double: double, integer: integer, literal: literal)
+    }
+
+    private mutating func expectWord(_ word: StaticString) throws(JSONSyntaxError) {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard index + w.count <= bytes.count, bytes[index..<(index + w.count)].elementsEqual(w) else {
+            throw error("unexpected character \(describe(bytes[index])), expected a value")
+        }
+        index += w.count
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
+            index += 1
+        }
+    }
+
+    private func peek(_ b: UInt8) -> Bool { index < bytes.count && bytes[index] == b }
+    private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    private func hex4(_ v: UInt16) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - s.count) + s
+    }
+
+    private func describe(_ b: UInt8) -> String {
+        b >= 0x20 && b < 0x7F ? "'\(Character(Unicode.Scalar(b)))'" : "0x\(String(b, radix: 16))"
+    }
+
+    /// An error at the current position, with 1-based line and column (in bytes).
+    private func error(_ message: String) -> JSONSyntaxError {
+        var line = 1
+        var lineStart = 0
+        for i in 0..<min(index, bytes.count) where bytes[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        return JSONSyntaxError(message: message, line: line, column: index - lineStart + 1)
+    }
+}
+
+/// The value of a hexadecimal digit, or nil.
+func hexDigitValue(_ b: UInt8) -> UInt8? {
+    switch b {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}
+
+/// Renders trace entries and values as compact JSON text.
+enum JSONWriter {
+    /// `s` as a JSON string literal, quotes included.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\u{00}"..."\u{1F}", "\u{7F}":
+                let h = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    /// A double as a JSON number; NaN and infinities (not JSON) as the strings "NaN",
+    /// "Infinity" and "-Infinity".
+    static func number(_ v: Double) -> String {
+        if v.isNaN { return "\"NaN\"" }
+        if v.isInfinite { return v < 0 ? "\"-Infinity\"" : "\"Infinity\"" }
+        return v.description
+    }
+
+    /// A typed value as JSON: numbers, bools, strings and arrays as themselves, bytes in the
+    /// behaviour grammar's `{"hex": "..."}` form, VOID as null.
+    static func value(_ v: DriverValue) -> String {
+        switch v {
+        case .void: "null"
+        case .f64(let d): number(d)
+        case .i64(let i): String(i)
+        case .bool(let b): b ? "true" : "false"
+        case .string(let s): quoted(s)
+        case .f64Array(let a): "[" + a.map(number).joined(separator: ",") + "]"
+        case .bytes(let b): "{\"hex\":\"" + hexString(b) + "\"}"
+        }
+    }
+
+    /// Raw bytes for a trace: as a JSON string of their text when they are valid UTF-8,
+    /// otherwise `"hex:0a0d..."`.
+    static func bytesAsText(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return quoted(text) }
+        return "\"hex:" + hexString(bytes) + "\""
+    }
+}
+
+/// Lower-case hexadecimal digits of `bytes`, two per byte.
+func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.underestimatedCount * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Parses an even-length string of hex digits (whitespace ignored), or returns nil.
+func bytesFromHex(_ text: String) -> [UInt8]? {
+    let digits = text.utf8.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+    guard digits.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count / 2)
+    var i = 0
+    while i < digits.count {
+        guard let hi = hexDigitValue(digits[i]), let lo = hexDigitValue(digits[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
+}
