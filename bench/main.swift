@@ -72,7 +72,10 @@ do {
     row("example-c (C plugin) measure_dc_voltage() via call(name)", try measure(n) {
         try example.call("measure_dc_voltage").doubleValue!
     })
-    let sim = try registry.open("SIM::dmm::INSTR")
+    row("example-c (C plugin) query(\"MEAS:VOLT:DC?\") write+read", try measure(n / 4) {
+        Double(try example.query("MEAS:VOLT:DC?").utf8.count)
+    })
+    let sim = try registry.open("SIM::dmm::INSTR", options: ["trace_limit": .i64(0)])
     row("sim SCPI query(\"MEAS:VOLT:DC?\") write+read through the ABI", try measure(n / 20) {
         Double(try sim.query("MEAS:VOLT:DC?").utf8.count)
     })

@@ -21,6 +21,9 @@ import Testing
         #expect(example.instrumentTypes == ["dmm"])
         #expect(example.supports.contains([.write, .read, .clear, .readSTB, .setTimeout, .invoke, .trigger, .discover]))
         #expect(!example.supports.contains(.query))
+        #expect(try example.discover().map(\.resource) == ["EXAMPLE::dmm0::INSTR"])
+        #expect(try sim.discover().map(\.resource) == ["SIM::dmm::INSTR", "SIM::psu::INSTR"])
+        #expect(throws: DriverError.self) { try mock.discover() }
     }
 
     @Test func theSameFileThroughTwoPathsLoadsOnce() throws {

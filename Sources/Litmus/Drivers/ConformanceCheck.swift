@@ -81,6 +81,12 @@ public enum ConformanceCheck {
         report.add(
             id, "descriptor", .passed,
             "\(driver.operations.count) operations, \(driver.openOptions.count) open options, schemes \(driver.schemes.joined(separator: ",")), supports \(driver.supports)")
+        if driver.supports.contains(.discover) {
+            record(id, "discover", &report) {
+                let found = try driver.discover()
+                return found.isEmpty ? "nothing found" : found.map(\.resource).joined(separator: ", ")
+            }
+        }
         guard let resource = driver.selfTestResource else {
             report.add(id, "open self-test resource", .skipped, "the driver declares no self_test_resource")
             return

@@ -262,3 +262,40 @@ enum Suggest {
         return previous[b.count]
     }
 }
+
+/// A resource a driver reported it can open now.
+public struct DiscoveredResource: Sendable, Hashable {
+    public var driverID: String
+    public var resource: String
+    public var description: String
+}
+
+extension DriverInfo {
+    /// Asks the driver which resources it can open now (USB devices, serial ports...).
+    ///
+    /// - Throws: ``DriverError`` with status `.unsupported` when the driver cannot discover.
+    public func discover() throws -> [DiscoveredResource] {
+        guard let fn = vtable.pointee.discover else {
+            throw DriverError(.unsupported, "driver '\(id)' cannot discover resources", context: id)
+        }
+        final class Collector {
+            var found: [(String, String)] = []
+        }
+        let collector = Collector()
+        let slots = CallSlots()
+        let status = PluginLoader.loaderLock.withLock {
+            fn(
+                descriptor,
+                { ctx, resource, resourceLen, text, textLen in
+                    guard let ctx else { return }
+                    let collector = Unmanaged<Collector>.fromOpaque(ctx).takeUnretainedValue()
+                    func decode(_ p: UnsafePointer<CChar>?, _ n: Int) -> String {
+                        p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: n), as: UTF8.self) } ?? ""
+                    }
+                    collector.found.append((decode(resource, resourceLen), decode(text, textLen)))
+                }, Unmanaged.passUnretained(collector).toOpaque(), slots.errorPointer)
+        }
+        if status < 0 { throw slots.failure(status, context: "\(id) discover") }
+        return collector.found.map { DiscoveredResource(driverID: id, resource: $0.0, description: $0.1) }
+    }
+}

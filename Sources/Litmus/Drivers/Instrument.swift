@@ -25,7 +25,7 @@ public final class Instrument: @unchecked Sendable {
     public let resource: String
     /// The operations this instrument answers: the driver's own, or, for a mock standing in
     /// for another driver, that driver's.
-    public let operations: [OperationInfo]
+    public var operations: [OperationInfo] { table.operations }
     /// The driver a mock stands in for, or nil.
     public let emulatedDriver: DriverInfo?
 
@@ -53,6 +53,8 @@ public final class Instrument: @unchecked Sendable {
     }
 
     let lock = NSLock()
+    /// "driver resource", the prefix of every error's context.
+    let context: String
     private var session: OpaquePointer?
     private let vt: litmus_driver_vtable
     let slots = CallSlots()
@@ -61,7 +63,9 @@ public final class Instrument: @unchecked Sendable {
     private var _readTermination: [UInt8]?
     private var _maxMessageSize = 256 << 20
     private var _interceptors: [any CallInterceptor] = []
-    private let operationsByName: [String: Int]
+    private let table: OperationTable
+    /// A mock answering another driver's table by name (`invoke_named`).
+    private let isStandIn: Bool
     let mockTable: UnsafePointer<litmus_mock_v1>?
     private lazy var queue: DispatchQueue = {
         let queue = DispatchQueue(label: "litmus.instrument.\(resource)")
@@ -82,8 +86,9 @@ public final class Instrument: @unchecked Sendable {
         self.driver = driver
         self.resource = resource
         self.emulatedDriver = emulating
-        self.operations = emulating?.operations ?? driver.operations
-        self.operationsByName = Dictionary(uniqueKeysWithValues: operations.map { ($0.name, $0.index) })
+        self.context = "\(driver.id) \(resource)"
+        self.table = OperationTable(emulating?.operations ?? driver.operations)
+        self.isStandIn = emulating != nil
         self.vt = driver.vtable.pointee
         self._readTermination = driver.readTermination.map { Array($0.utf8) }
         self._writeTermination = driver.writeTermination.map { Array($0.utf8) }
@@ -102,7 +107,6 @@ public final class Instrument: @unchecked Sendable {
         }
 
         // Split the options: the driver's declared ones go to open; the host's are applied here.
-        let context = "\(driver.id) \(resource)"
         var forDriver: [(String, InstrumentValue)] = []
         var timeout: Int64?
         for (key, value) in options.sorted(by: { $0.key < $1.key }) {
@@ -166,7 +170,6 @@ public final class Instrument: @unchecked Sendable {
     /// Whether the session is still open.
     public var isOpen: Bool { lock.withLock { session != nil } }
 
-    var context: String { "\(driver.id) \(resource)" }
 
     /// Runs `body` with the live session under the instrument's lock.
     func withSession<R>(_ what: String, _ body: (OpaquePointer) throws -> R) throws -> R {
@@ -518,7 +521,8 @@ public final class Instrument: @unchecked Sendable {
     /// Calls operation `name` with positional arguments.
     @discardableResult
     public func call(_ name: String, arguments: [InstrumentValue]) throws -> InstrumentValue {
-        try dispatch(try operation(named: name), arguments)
+        guard let index = table.byName[name] else { throw unknownOperation(name) }
+        return try dispatch(index: index, arguments)
     }
 
     /// Calls operation `name` with arguments by parameter name.
@@ -532,27 +536,47 @@ public final class Instrument: @unchecked Sendable {
                 .invalidArgument, "'\(name)' has no parameter '\(key)'.\(hint) Signature: \(op.signature)",
                 context: context)
         }
-        return try dispatch(op, op.params.map { arguments[$0.name] ?? .void })
+        return try dispatch(index: op.index, op.params.map { arguments[$0.name] ?? .void })
     }
 
-    /// A resolved operation for repeated calls without the name lookup.
+    /// The operation called `name`, resolved once for repeated ``dispatch(_:_:)`` calls.
     public func operation(named name: String) throws -> OperationInfo {
-        if let i = operationsByName[name] { return operations[i] }
-        let names = operations.map(\.name)
+        guard let index = table.byName[name] else { throw unknownOperation(name) }
+        return table.operations[index]
+    }
+
+    private func unknownOperation(_ name: String) -> DriverError {
+        let names = table.operations.map(\.name)
         let hint = Suggest.closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""
-        throw DriverError(
+        return DriverError(
             .notFound,
             "'\(name)' is not an operation of \(emulatedDriver.map { "driver '\($0.id)' (mocked)" } ?? "driver '\(driver.id)'").\(hint) "
                 + "Operations: \(names.isEmpty ? "none" : names.joined(separator: ", "))",
             context: context)
     }
 
-    /// The one dispatch point of typed calls.
+    /// Calls a resolved operation: the one dispatch point of typed calls.
+    @discardableResult
     public func dispatch(_ op: OperationInfo, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
-        let hooks = lock.withLock { _interceptors }
-        if hooks.isEmpty { return try invokeChecked(op, arguments) }
-        let request = CallRequest(instrument: self, operation: op, arguments: arguments)
-        return try Self.runChain(hooks[...], request) { try self.invokeChecked($0.operation, $0.arguments) }
+        guard op.index >= 0, op.index < table.operations.count, table.operations[op.index].name == op.name else {
+            throw unknownOperation(op.name)
+        }
+        return try dispatch(index: op.index, arguments)
+    }
+
+    /// The interceptors (events, locks, overrides), then the driver.
+    private func dispatch(index: Int, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
+        lock.lock()
+        if _interceptors.isEmpty {
+            defer { lock.unlock() }
+            return try invokeLocked(index, arguments)
+        }
+        let hooks = _interceptors
+        lock.unlock()
+        let request = CallRequest(instrument: self, operation: table.operations[index], arguments: arguments)
+        return try Self.runChain(hooks[...], request) { request in
+            try self.lock.withLock { try self.invokeLocked(request.operation.index, request.arguments) }
+        }
     }
 
     private static func runChain(
@@ -563,22 +587,27 @@ public final class Instrument: @unchecked Sendable {
         return try first.intercept(request) { try runChain(hooks.dropFirst(), $0, last) }
     }
 
-    private func invokeChecked(_ op: OperationInfo, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
-        let args = try ArgumentChecker.check(arguments, for: op, context: context)
-        return try withSession(op.name) { s in
-            slots.result.pointee.reset()
-            let status: Int32 = withCValues(args) { cArgs in
-                if emulatedDriver != nil, let invokeNamed = mockTable?.pointee.invoke_named {
-                    return op.name.withCString {
-                        invokeNamed(s, $0, cArgs.baseAddress, cArgs.count, slots.resultPointer, slots.errorPointer)
-                    }
-                }
-                guard let invoke = vt.invoke else { return Int32(LITMUS_E_UNSUPPORTED) }
-                return invoke(s, UInt32(op.index), cArgs.baseAddress, cArgs.count, slots.resultPointer, slots.errorPointer)
-            }
-            if status < 0 { throw slots.failure(status, context: "\(context) \(op.name)") }
-            return try ArgumentChecker.convertResult(slots.result.pointee, for: op, context: context)
+    /// Checks the arguments and calls the driver. The caller holds `lock`.
+    private func invokeLocked(_ index: Int, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
+        guard let s = session else {
+            throw DriverError(.closed, "the session is closed", context: "\(context) \(table.operations[index].name)")
         }
+        let args = try table.check(arguments, index: index, context: context)
+        let error = slots.error
+        let result = slots.result
+        error.pointee.reset()
+        result.pointee.reset()
+        let status: Int32 = withCArguments(args, count: table.shapes[index].paramCount) { base, count in
+            if isStandIn, let invokeNamed = mockTable?.pointee.invoke_named {
+                return table.operations[index].name.withCString {
+                    invokeNamed(s, $0, base, count, OpaquePointer(result), OpaquePointer(error))
+                }
+            }
+            guard let invoke = vt.invoke else { return Int32(LITMUS_E_UNSUPPORTED) }
+            return invoke(s, UInt32(index), base, count, OpaquePointer(result), OpaquePointer(error))
+        }
+        if status < 0 { throw slots.failure(status, context: "\(context) \(table.operations[index].name)") }
+        return try table.result(result, index: index, context: context)
     }
 
     // MARK: - Async

@@ -110,27 +110,3 @@ extension InstrumentValue {
         }
     }
 }
-
-/// Calls `body` with `values` as a contiguous array of borrowed `litmus_value`s.
-func withCValues<R>(_ values: [InstrumentValue], _ body: (UnsafeBufferPointer<litmus_value>) throws -> R) rethrows -> R {
-    switch values.count {
-    case 0:
-        return try body(UnsafeBufferPointer(start: nil, count: 0))
-    case 1:
-        return try values[0].withCValue { v in
-            var copy = v
-            return try withUnsafePointer(to: &copy) { try body(UnsafeBufferPointer(start: $0, count: 1)) }
-        }
-    default:
-        var collected: [litmus_value] = []
-        collected.reserveCapacity(values.count)
-        func nest(_ i: Int) throws -> R {
-            if i == values.count { return try collected.withUnsafeBufferPointer(body) }
-            return try values[i].withCValue { v in
-                collected.append(v)
-                return try nest(i + 1)
-            }
-        }
-        return try nest(0)
-    }
-}

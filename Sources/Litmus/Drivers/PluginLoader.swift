@@ -26,15 +26,37 @@ enum PluginLoader {
 
     /// The host's loader lock: entry points run one at a time (thread contract rule 1).
     static let loaderLock = NSLock()
+    private static let loadLock = NSLock()
 
-    /// Loads and validates one file. Throws a ``PluginLoadError`` that names the file, the
-    /// field and the fix.
+    /// Every file entered so far, by canonical path: a plugin's entry point runs once per
+    /// process (thread contract rule 1), so a second registry gets the first outcome. Guarded
+    /// by `loadLock`, which serialises whole loads.
+    nonisolated(unsafe) private static var outcomes: [String: Result<LoadedPlugin, PluginLoadError>] = [:]
+
+    /// Loads and validates one file, once per process. Throws a ``PluginLoadError`` that names
+    /// the file, the field and the fix.
+    ///
+    /// The plugin's log lines go to `logger` of the first load.
     static func load(path rawPath: String, logger: Logger) throws(PluginLoadError) -> LoadedPlugin {
         guard let path = System.realPath(rawPath), System.fileKind(path) == .file else {
             throw PluginLoadError(
                 .unreadable, path: rawPath, problem: "no such file",
                 fix: "check the path, LITMUS_PLUGIN_PATH and the station's plugin_paths")
         }
+        loadLock.lock()
+        defer { loadLock.unlock() }
+        if let earlier = outcomes[path] { return try earlier.get() }
+        let outcome: Result<LoadedPlugin, PluginLoadError>
+        do {
+            outcome = .success(try enter(path: path, logger: logger))
+        } catch {
+            outcome = .failure(error)
+        }
+        outcomes[path] = outcome
+        return try outcome.get()
+    }
+
+    private static func enter(path: String, logger: Logger) throws(PluginLoadError) -> LoadedPlugin {
         guard System.isReadable(path) else {
             throw PluginLoadError(.unreadable, path: path, problem: "the file is not readable", fix: "chmod a+r \(path)")
         }
