@@ -1,11 +1,15 @@
 # The two commands of the README, plus the benchmark. Each installs what is missing first.
-.PHONY: setup run test bench
+.PHONY: setup setup-build run test bench
 
 setup:
 	@./scripts/setup.sh
 
+# What building alone needs (no Python readers).
+setup-build:
+	@LITMUS_SETUP_PYTHON=0 ./scripts/setup.sh
+
 ## The main job: build, list the driver plugins, and conformance-check the built ones.
-run: setup
+run: setup-build
 	swift build
 	.build/debug/litmus drivers list
 	.build/debug/litmus drivers check .build/debug/liblitmus-mock.so .build/debug/liblitmus-example-c.so
@@ -16,6 +20,6 @@ test: setup
 	swift test --skip-build --disable-xctest
 
 ## Benchmarks: ratios against baselines measured in the same run.
-bench: setup
+bench: setup-build
 	swift build -c release
 	.build/release/litmus-bench

@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "Litmus", targets: ["Litmus"]),
         .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
+        .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
         .executable(name: "litmus", targets: ["litmus"]),
         .executable(name: "litmus-bench", targets: ["LitmusBench"]),
         // Driver plugins: each is its own shared library, liblitmus-<name>.so, found by the
@@ -31,14 +32,26 @@ let package = Package(
         // The C ABI between host and plugins: a header, nothing else.
         .target(name: "CLitmusDriverABI", path: "Sources/CLitmusDriverABI"),
 
+        // A strict JSON parser and JSON text helpers, shared by the core and the mock plugin
+        // (linked into both; holds no globals).
+        .target(name: "LitmusJSON"),
+
         // Helpers for writing a driver plugin in Swift. Linked into plugins; holds no globals.
         .target(name: "LitmusDriverKit", dependencies: ["CLitmusDriverABI"]),
+
+        // zstd compression for Parquet pages (Debian: libzstd-dev).
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+
+        // A standalone Parquet writer (no dependency on the rest of Litmus).
+        .target(name: "LitmusParquet", dependencies: ["CZstd"]),
 
         // The core library: plugin loader and registry, instruments, SCPI helpers.
         .target(
             name: "Litmus",
             dependencies: [
                 "CLitmusDriverABI",
+                "LitmusJSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -55,7 +68,7 @@ let package = Package(
         // Driver plugins.
         .target(
             name: "LitmusMockDriver",
-            dependencies: ["LitmusDriverKit", "Yams"],
+            dependencies: ["LitmusDriverKit", "LitmusJSON", "Yams"],
             path: "Plugins-src/mock",
             linkerSettings: pluginLinkerSettings
         ),
@@ -67,8 +80,9 @@ let package = Package(
         ),
 
         // Benchmarks: ratios against a baseline measured in the same run.
-        .executableTarget(name: "LitmusBench", dependencies: ["Litmus"], path: "bench"),
+        .executableTarget(name: "LitmusBench", dependencies: ["Litmus", "LitmusParquet"], path: "bench"),
 
         .testTarget(name: "LitmusTests", dependencies: ["Litmus"], exclude: ["Fixtures"]),
+        .testTarget(name: "LitmusParquetTests", dependencies: ["LitmusParquet"]),
     ]
 )

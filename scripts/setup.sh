@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libusb-1.0-0-dev pkg-config; do
+for pkg in libusb-1.0-0-dev libzstd-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
@@ -16,3 +16,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is required (swift not on PATH)" >&2; exit 1; }
+
+# Python readers used by the tests to read back what Litmus writes (Parquet, JSON Lines):
+# a venv in .venv, so the system Python stays untouched. LITMUS_PYTHON overrides it.
+if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars" >/dev/null 2>&1; then
+        echo "setup: creating .venv with pyarrow, duckdb and polars"
+        python3 -m venv .venv
+        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars
+    fi
+fi

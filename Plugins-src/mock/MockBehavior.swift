@@ -1,5 +1,6 @@
 import CLitmusDriverABI
 import LitmusDriverKit
+import LitmusJSON
 
 /// One answer of a behaviour: a typed value, or an injected failure.
 enum MockItem: Sendable {
@@ -112,14 +113,14 @@ struct BehaviorInstance {
     /// The failure for a lookup miss with no default: LITMUS_E_NOT_FOUND naming the key and
     /// the keys that exist.
     static func missFailure(operation: String, key: String?, keys: [String]) -> DriverFailure {
-        let known = keys.isEmpty ? "none" : keys.map(JSONWriter.quoted).joined(separator: ", ")
+        let known = keys.isEmpty ? "none" : keys.map(JSONText.quoted).joined(separator: ", ")
         guard let key else {
             return .notFound(
                 "mock lookup for '\(operation)' is keyed by the first argument, which was omitted, and has no "
                     + "\"default\"; keys: \(known)")
         }
         return .notFound(
-            "mock lookup for '\(operation)' has no entry for \(JSONWriter.quoted(key)) and no \"default\"; keys: \(known)")
+            "mock lookup for '\(operation)' has no entry for \(JSONText.quoted(key)) and no \"default\"; keys: \(known)")
     }
 }
 
@@ -182,7 +183,7 @@ private struct BehaviorParser {
             }
             var table: [String: MockItem] = [:]
             for (key, value) in entries {
-                table[key] = try item(value, at: "\(path).lookup[\(JSONWriter.quoted(key))]")
+                table[key] = try item(value, at: "\(path).lookup[\(JSONText.quoted(key))]")
             }
             let fallback = try member("default").map { try item($0, at: "\(path).default") }
             return .lookup(table, keys: entries.map(\.key), fallback: fallback)
@@ -200,7 +201,7 @@ private struct BehaviorParser {
             if Self.formKeys.contains(key) {
                 throw fail("\(path) cannot use \"\(key)\" (no nesting); expected one of \(expected)")
             }
-            throw fail("\(path) has the unknown behaviour key \(JSONWriter.quoted(key)); expected one of \(expected)")
+            throw fail("\(path) has the unknown behaviour key \(JSONText.quoted(key)); expected one of \(expected)")
         }
         guard forms.count == 1 else {
             throw fail("\(path) has both \"\(forms[0])\" and \"\(forms[1])\"; a behaviour takes exactly one of \(expected)")
@@ -208,7 +209,7 @@ private struct BehaviorParser {
         let extras = Self.extraKeys[form] ?? []
         if let stray = members.first(where: { $0.key != form && !extras.contains($0.key) }) {
             let takes = ([form] + extras).map { "\"\($0)\"" }.joined(separator: ", ")
-            throw fail("\(path) has the unknown key \(JSONWriter.quoted(stray.key)); a \"\(form)\" behaviour takes \(takes)")
+            throw fail("\(path) has the unknown key \(JSONText.quoted(stray.key)); a \"\(form)\" behaviour takes \(takes)")
         }
         return form
     }
@@ -275,7 +276,7 @@ private struct BehaviorParser {
                 }
                 message = text
             default:
-                throw fail("\(path) has the unknown key \(JSONWriter.quoted(key)); it takes \"status\", \"message\", \"vendor_code\"")
+                throw fail("\(path) has the unknown key \(JSONText.quoted(key)); it takes \"status\", \"message\", \"vendor_code\"")
             }
         }
         return DriverFailure(status: status, vendorCode: vendorCode, message)

@@ -1,4 +1,5 @@
 import LitmusDriverKit
+import LitmusJSON
 
 /// The state of one mock session and the rules that answer its calls: the newest applicable
 /// patch answers, else the configured behaviour, else the built-in default. Every call is
@@ -190,13 +191,13 @@ struct MockEngine {
     /// a failed call has `"result":null,"error":"<message>"` and its status.
     func traceJSON(at index: Int) throws -> String {
         let entry = try trace.entry(at: index)
-        var json = "{\"seq\":\(entry.seq),\"op\":\(JSONWriter.quoted(slots[entry.slot].name)),\"args\":["
+        var json = "{\"seq\":\(entry.seq),\"op\":\(JSONText.quoted(slots[entry.slot].name)),\"args\":["
         json += entry.arguments.map(JSONWriter.value).joined(separator: ",")
         switch entry.outcome {
         case .value(let value):
             json += "],\"status\":0,\"result\":\(JSONWriter.value(value))"
         case .failure(let failure):
-            json += "],\"status\":\(failure.status),\"result\":null,\"error\":\(JSONWriter.quoted(failure.message))"
+            json += "],\"status\":\(failure.status),\"result\":null,\"error\":\(JSONText.quoted(failure.message))"
         }
         json += ",\"patched\":\(entry.patched)}"
         return json

@@ -1,4 +1,5 @@
 import LitmusDriverKit
+import LitmusJSON
 
 /// One session of the mock driver: reads the open options and the `config` option (the role's
 /// mock_config), then hands every call to its ``MockEngine``.
@@ -12,7 +13,7 @@ final class MockSession: DriverSession, MockExtensionSession {
         let identity = request.options.string("identity") ?? "Litmus,Mock,\(name),1.0"
         guard identity.split(separator: ",", omittingEmptySubsequences: false).count == 4 else {
             throw DriverFailure.invalidArgument(
-                "identity \(JSONWriter.quoted(identity)) must have 4 comma-separated fields: Maker,Model,Serial,Firmware")
+                "identity \(JSONText.quoted(identity)) must have 4 comma-separated fields: Maker,Model,Serial,Firmware")
         }
         let limit = request.options.int("trace_limit") ?? Int64(TraceLog<MockEngine.TraceEntry>.defaultLimit)
         guard limit >= 0 else {

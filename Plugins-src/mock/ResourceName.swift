@@ -1,4 +1,5 @@
 import LitmusDriverKit
+import LitmusJSON
 
 /// The `<name>` of a simulated resource string `<SCHEME>::<name>[::INSTR]`.
 enum ResourceName {
@@ -12,7 +13,7 @@ enum ResourceName {
             && !parts[1].contains(where: \.isWhitespace)
         guard valid else {
             throw DriverFailure.invalidArgument(
-                "\(JSONWriter.quoted(resource)) is not a \(scheme) resource; expected \(scheme)::<name> or "
+                "\(JSONText.quoted(resource)) is not a \(scheme) resource; expected \(scheme)::<name> or "
                     + "\(scheme)::<name>::INSTR (e.g. \(example))")
         }
         return String(parts[1])

@@ -1,6 +1,7 @@
 import Foundation
 import LitmusDriverKit
 import Yams
+import LitmusJSON
 
 /// Reads a YAML device-description file into ``SimDevice``s. The format:
 ///

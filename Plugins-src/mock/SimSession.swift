@@ -1,4 +1,5 @@
 import LitmusDriverKit
+import LitmusJSON
 
 /// One session of the `sim` driver: a simulated message-based SCPI instrument, in the manner
 /// of pyvisa-sim.
@@ -363,11 +364,11 @@ final class SimSession: DriverSession, MockExtensionSession {
         do {
             json = try JSONValue.parse(behavior)
         } catch {
-            throw DriverFailure.invalidArgument("patch for \(JSONWriter.quoted(target)): the reply is not valid JSON: \(error)")
+            throw DriverFailure.invalidArgument("patch for \(JSONText.quoted(target)): the reply is not valid JSON: \(error)")
         }
         guard case .string(let reply) = json else {
             throw DriverFailure.invalidArgument(
-                "patch for \(JSONWriter.quoted(target)): a SIM session answers commands with text, so the behaviour "
+                "patch for \(JSONText.quoted(target)): a SIM session answers commands with text, so the behaviour "
                     + "must be a JSON string such as \"5.0\" (got \(json.kindDescription)); or use patch_reply")
         }
         return try patchReply(command: target, reply: reply, times: times)
@@ -407,7 +408,7 @@ final class SimSession: DriverSession, MockExtensionSession {
         default: break
         }
         if let failure = entry.failure {
-            json += ",\"status\":\(failure.status),\"error\":\(JSONWriter.quoted(failure.message))"
+            json += ",\"status\":\(failure.status),\"error\":\(JSONText.quoted(failure.message))"
         }
         return json + "}"
     }

@@ -1,21 +1,19 @@
-import LitmusDriverKit
-
 /// A JSON number: its double value, plus its exact integer value when it has one.
 ///
 /// Integer literals are parsed exactly (no trip through `Double`), so `9007199254740993` keeps
 /// its last digit for an i64 operation.
-struct JSONNumber: Sendable {
+public struct JSONNumber: Sendable, Equatable {
     /// The value as a double (finite: literals that overflow a double are rejected).
-    let double: Double
+    public let double: Double
     /// The exact integer value, when the number is integral and fits an `Int64`.
-    let integer: Int64?
+    public let integer: Int64?
     /// The literal as written, for messages.
-    let literal: String
+    public let literal: String
 }
 
 /// A parsed JSON document. Object members keep their order; duplicate keys are rejected by
 /// the parser.
-enum JSONValue: Sendable {
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case number(JSONNumber)
@@ -28,18 +26,18 @@ enum JSONValue: Sendable {
     /// Throws a ``JSONSyntaxError`` with the line and column of the problem: invalid UTF-8,
     /// bad syntax, NaN or Infinity (not JSON), numbers too large for a double, duplicate keys,
     /// or nesting deeper than ``JSONParser/maximumDepth``.
-    static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(Array(bytes))
         return try parser.parseDocument()
     }
 
     /// A short description of the value's kind for messages: `a string ("abc")`, `a number (2.5)`.
-    var kindDescription: String {
+    public var kindDescription: String {
         switch self {
         case .null: "null"
         case .bool(let b): "a bool (\(b))"
         case .number(let n): "a number (\(n.literal))"
-        case .string(let s): "a string (\(JSONWriter.quoted(s.count > 40 ? String(s.prefix(40)) + "..." : s)))"
+        case .string(let s): "a string (\(JSONText.quoted(s.count > 40 ? String(s.prefix(40)) + "..." : s)))"
         case .array: "an array"
         case .object: "an object"
         }
@@ -47,16 +45,16 @@ enum JSONValue: Sendable {
 }
 
 /// A JSON syntax error, with its position in the text.
-struct JSONSyntaxError: Error, CustomStringConvertible {
-    var message: String
-    var line: Int
-    var column: Int
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var line: Int
+    public var column: Int
 
-    var description: String { "\(message) at line \(line), column \(column)" }
+    public var description: String { "\(message) at line \(line), column \(column)" }
 }
 
 /// A strict recursive-descent JSON parser (RFC 8259) over UTF-8 bytes.
-struct JSONParser {
+public struct JSONParser {
     /// Deeper documents are rejected instead of exhausting the stack.
     static let maximumDepth = 200
 
@@ -118,10 +116,10 @@ struct JSONParser {
             let key = try parseString()
             guard seen.insert(key).inserted else {
                 index = keyStart
-                throw error("duplicate key \(JSONWriter.quoted(key))")
+                throw error("duplicate key \(JSONText.quoted(key))")
             }
             skipWhitespace()
-            guard peek(UInt8(ascii: ":")) else { throw error("expected ':' after the key \(JSONWriter.quoted(key))") }
+            guard peek(UInt8(ascii: ":")) else { throw error("expected ':' after the key \(JSONText.quoted(key))") }
             index += 1
             skipWhitespace()
             members.append((key, try parseValue()))
@@ -302,7 +300,7 @@ struct JSONParser {
 }
 
 /// The value of a hexadecimal digit, or nil.
-func hexDigitValue(_ b: UInt8) -> UInt8? {
+public func hexDigitValue(_ b: UInt8) -> UInt8? {
     switch b {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
     case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
@@ -311,84 +309,3 @@ func hexDigitValue(_ b: UInt8) -> UInt8? {
     }
 }
 
-/// Renders trace entries and values as compact JSON text.
-enum JSONWriter {
-    /// `s` as a JSON string literal, quotes included.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{00}"..."\u{1F}", "\u{7F}":
-                let h = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-        return out
-    }
-
-    /// A double as a JSON number; NaN and infinities (not JSON) as the strings "NaN",
-    /// "Infinity" and "-Infinity".
-    static func number(_ v: Double) -> String {
-        if v.isNaN { return "\"NaN\"" }
-        if v.isInfinite { return v < 0 ? "\"-Infinity\"" : "\"Infinity\"" }
-        return v.description
-    }
-
-    /// A typed value as JSON: numbers, bools, strings and arrays as themselves, bytes in the
-    /// behaviour grammar's `{"hex": "..."}` form, VOID as null.
-    static func value(_ v: DriverValue) -> String {
-        switch v {
-        case .void: "null"
-        case .f64(let d): number(d)
-        case .i64(let i): String(i)
-        case .bool(let b): b ? "true" : "false"
-        case .string(let s): quoted(s)
-        case .f64Array(let a): "[" + a.map(number).joined(separator: ",") + "]"
-        case .bytes(let b): "{\"hex\":\"" + hexString(b) + "\"}"
-        }
-    }
-
-    /// Raw bytes for a trace: as a JSON string of their text when they are valid UTF-8,
-    /// otherwise `"hex:0a0d..."`.
-    static func bytesAsText(_ bytes: [UInt8]) -> String {
-        if let text = String(validating: bytes, as: UTF8.self) { return quoted(text) }
-        return "\"hex:" + hexString(bytes) + "\""
-    }
-}
-
-/// Lower-case hexadecimal digits of `bytes`, two per byte.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.underestimatedCount * 2)
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Parses an even-length string of hex digits (whitespace ignored), or returns nil.
-func bytesFromHex(_ text: String) -> [UInt8]? {
-    let digits = text.utf8.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
-    guard digits.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(digits.count / 2)
-    var i = 0
-    while i < digits.count {
-        guard let hi = hexDigitValue(digits[i]), let lo = hexDigitValue(digits[i + 1]) else { return nil }
-        out.append(hi << 4 | lo)
-        i += 2
-    }
-    return out
-}
