@@ -39,6 +39,9 @@ let package = Package(
         // Helpers for writing a driver plugin in Swift. Linked into plugins; holds no globals.
         .target(name: "LitmusDriverKit", dependencies: ["CLitmusDriverABI"]),
 
+        // Small C helpers of the core (CRC-32C).
+        .target(name: "CLitmusSupport"),
+
         // zstd compression for Parquet pages (Debian: libzstd-dev).
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -51,7 +54,9 @@ let package = Package(
             name: "Litmus",
             dependencies: [
                 "CLitmusDriverABI",
+                "CLitmusSupport",
                 "LitmusJSON",
+                "LitmusParquet",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -7,13 +7,37 @@ public struct JSONNumber: Sendable, Equatable {
     public let double: Double
     /// The exact integer value, when the number is integral and fits an `Int64`.
     public let integer: Int64?
-    /// The literal as written, for messages.
-    public let literal: String
+    /// The literal as written, when parsed.
+    let text: String?
+
+    /// The literal as written, or the shortest text that reads back as the same number.
+    public var literal: String { text ?? integer.map(String.init) ?? JSONText.number(double) }
+
+    init(double: Double, integer: Int64?, literal: String) {
+        self.double = double
+        self.integer = integer
+        self.text = literal
+    }
+
+    /// An integer.
+    public init(_ value: Int64) {
+        double = Double(value)
+        integer = value
+        text = nil
+    }
+
+    /// A double. NaN and infinities are not JSON numbers: ``JSONBuffer`` writes them as the
+    /// strings "NaN", "Infinity" and "-Infinity".
+    public init(_ value: Double) {
+        double = value
+        integer = nil
+        text = nil
+    }
 }
 
 /// A parsed JSON document. Object members keep their order; duplicate keys are rejected by
 /// the parser.
-public enum JSONValue: Sendable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(JSONNumber)
@@ -309,3 +333,61 @@ public func hexDigitValue(_ b: UInt8) -> UInt8? {
     }
 }
 
+
+extension JSONNumber {
+    /// Numbers are equal by value (integers exactly when both have one; NaN equals NaN).
+    public static func == (lhs: JSONNumber, rhs: JSONNumber) -> Bool {
+        if let a = lhs.integer, let b = rhs.integer { return a == b }
+        return lhs.double == rhs.double || (lhs.double.isNaN && rhs.double.isNaN)
+    }
+}
+
+extension JSONValue {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: false
+        }
+    }
+
+    /// The member `key` of an object (the first, if repeated), or nil.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var intValue: Int64? { if case .number(let n) = self { n.integer } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var objectValue: [(key: String, value: JSONValue)]? { if case .object(let o) = self { o } else { nil } }
+    public var isNull: Bool { if case .null = self { true } else { false } }
+
+    /// A number, or one of the strings "NaN", "Infinity", "-Infinity" that stand for the
+    /// doubles JSON cannot hold.
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let n): n.double
+        case .string("NaN"): .nan
+        case .string("Infinity"): .infinity
+        case .string("-Infinity"): -.infinity
+        default: nil
+        }
+    }
+
+    /// A double as a JSON value (NaN and infinities as their strings).
+    public static func double(_ x: Double) -> JSONValue {
+        if x.isNaN { return .string("NaN") }
+        if x.isInfinite { return .string(x > 0 ? "Infinity" : "-Infinity") }
+        return .number(JSONNumber(x))
+    }
+
+    /// An integer as a JSON value.
+    public static func int(_ x: Int64) -> JSONValue { .number(JSONNumber(x)) }
+}

@@ -1,0 +1,11 @@
+/* Small C helpers for the Litmus core (not part of the driver ABI). */
+#ifndef LITMUS_SUPPORT_H
+#define LITMUS_SUPPORT_H
+#include <stddef.h>
+#include <stdint.h>
+
+/** CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (0 to start). Uses the SSE 4.2
+ *  instruction when the CPU has it, a table otherwise. */
+uint32_t litmus_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif

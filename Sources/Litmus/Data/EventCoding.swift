@@ -1,0 +1,561 @@
+import CLitmusSupport
+import Foundation
+import LitmusJSON
+
+/// The JSON Lines form of events: one object per line, the envelope first, the body's fields
+/// after it, and a CRC-32C of the line last:
+///
+/// ```
+/// {"schema":1,"type":"measurement","id":"…","at":"2026-11-26T15:27:44.123456Z","session_id":"…",
+///  "run_id":"…","writer":"…","seq":12,"name":"vout",…,"crc":"1a2b3c4d"}
+/// ```
+///
+/// The CRC covers the bytes of the line with the `,"crc":"…"` member removed (so `…,"seq":12,…}`),
+/// which lets a reader detect a torn or corrupted line while jq and DuckDB read the line as
+/// ordinary JSON.
+public enum EventCoding {
+    /// `,"crc":"xxxxxxxx"}` is the last 19 bytes of every line (before the newline).
+    static let crcSuffixCount = 19
+
+    /// Appends one event as a line (with its newline) to `out`.
+    public static func appendLine(_ event: Event, to out: inout [UInt8], scratch json: inout JSONBuffer) {
+        json.removeAll()
+        json.beginObject()
+        json.key("schema")
+        json.value(Int64(Event.schemaVersion))
+        json.field("type", event.type)
+        json.key("id")
+        json.uuid(event.id)
+        json.key("at")
+        json.timestamp(event.occurredAt)
+        json.key("session_id")
+        json.uuid(event.sessionID)
+        if let run = event.runID {
+            json.key("run_id")
+            json.uuid(run)
+        }
+        json.field("writer", event.writer)
+        json.field("seq", event.sequence)
+        encodeBody(event.body, into: &json)
+        json.endObject()
+        let crc = json.bytes.withUnsafeBufferPointer { litmus_crc32c(0, $0.baseAddress, $0.count) }
+        out.append(contentsOf: json.bytes.dropLast())
+        out.append(contentsOf: #","crc":""#.utf8)
+        appendHex32(crc, to: &out)
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}"), UInt8(ascii: "\n")])
+    }
+
+    /// One event as a line of text (without the newline).
+    public static func line(_ event: Event) -> String {
+        var out: [UInt8] = []
+        var json = JSONBuffer()
+        appendLine(event, to: &out, scratch: &json)
+        return String(decoding: out.dropLast(), as: UTF8.self)
+    }
+
+    /// Whether a line's CRC matches its content. `line` excludes the newline.
+    static func checksumMatches(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard line.count > crcSuffixCount + 2 else { return false }
+        let suffixStart = line.count - crcSuffixCount
+        let suffix = UnsafeBufferPointer(rebasing: line[suffixStart...])
+        guard suffix.starts(with: #","crc":""#.utf8), suffix[17] == UInt8(ascii: "\""), suffix[18] == UInt8(ascii: "}")
+        else { return false }
+        var stored: UInt32 = 0
+        for b in suffix[8..<16] {
+            guard let v = hexDigitValue(b) else { return false }
+            stored = stored << 4 | UInt32(v)
+        }
+        var crc = litmus_crc32c(0, line.baseAddress, suffixStart)
+        var brace = UInt8(ascii: "}")
+        crc = litmus_crc32c(crc, &brace, 1)
+        return crc == stored
+    }
+
+    /// Decodes one line (CRC already checked).
+    ///
+    /// - Throws: ``EventDecodingError`` naming the field.
+    public static func decode(line: some Collection<UInt8>) throws -> Event {
+        let object: JSONValue
+        do {
+            object = try JSONValue.parse(line)
+        } catch {
+            throw EventDecodingError(field: nil, problem: "not JSON: \(error)")
+        }
+        let f = Fields(object)
+        let schema = try f.int("schema")
+        guard schema <= Int64(Event.schemaVersion) else {
+            throw EventDecodingError(
+                field: "schema", problem: "schema \(schema) is newer than this reader's \(Event.schemaVersion): upgrade litmus")
+        }
+        let type = try f.string("type")
+        let body = try decodeBody(type: type, f)
+        var event = Event(
+            sessionID: try f.uuid("session_id"), runID: try f.optUUID("run_id"), body,
+            occurredAt: try f.timestamp("at"), id: try f.uuid("id"))
+        event.writer = try f.string("writer")
+        event.sequence = try f.int("seq")
+        return event
+    }
+
+    // MARK: Bodies
+
+    static func encodeBody(_ body: EventBody, into j: inout JSONBuffer) {
+        switch body {
+        case .sessionStarted(let e):
+            j.field("station_id", e.stationID)
+            j.field("station_name", e.stationName)
+            j.field("station_type", e.stationType)
+            j.field("station_location", e.stationLocation)
+            j.field("hostname", e.hostname)
+            j.field("pid", e.pid)
+            if let t = e.processStartedAt {
+                j.key("process_started_at")
+                j.timestamp(t)
+            }
+            j.field("client", e.client)
+            j.field("operator_id", e.operatorID)
+            j.field("operator_name", e.operatorName)
+            j.field("fixture_id", e.fixtureID)
+            j.field("lease_seconds", e.leaseSeconds)
+        case .sessionEnded(let e):
+            j.field("reason", e.reason)
+        case .runStarted(let e):
+            j.field("dut_serial", e.dutSerial)
+            j.field("dut_part_number", e.dutPartNumber)
+            j.field("dut_revision", e.dutRevision)
+            j.field("dut_lot", e.dutLot)
+            j.field("part_id", e.partID)
+            j.field("part_name", e.partName)
+            j.field("part_revision", e.partRevision)
+            j.field("station_id", e.stationID)
+            j.field("station_name", e.stationName)
+            j.field("station_type", e.stationType)
+            j.field("station_location", e.stationLocation)
+            j.field("hostname", e.hostname)
+            j.field("operator_id", e.operatorID)
+            j.field("operator_name", e.operatorName)
+            j.field("fixture_id", e.fixtureID)
+            j.field("test_phase", e.testPhase)
+            j.field("product", e.product)
+            j.field("project", e.project)
+            j.field("git_commit", e.gitCommit)
+            j.field("git_branch", e.gitBranch)
+            j.field("git_remote", e.gitRemote)
+            j.field("site_index", e.siteIndex)
+            j.field("site_name", e.siteName)
+            j.key("metadata")
+            j.beginObject()
+            for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) { j.field(k, v) }
+            j.endObject()
+        case .runMetadata(let e):
+            j.field("key", e.key)
+            j.field("value", e.value)
+        case .runEnded(let e):
+            j.field("outcome", e.outcome.rawValue)
+            j.field("reason", e.reason)
+        case .runMaterialized(let e):
+            j.field("path", e.path)
+            j.field("rows", e.rows)
+            j.field("materializer", e.materializer)
+        case .stepStarted(let e):
+            j.field("step_name", e.name)
+            j.field("step_index", e.index)
+            j.field("step_path", e.path)
+            j.field("description", e.description)
+            j.field("retry", e.retry)
+            j.field("code_file", e.code?.file)
+            j.field("code_function", e.code?.function)
+            j.field("code_line", e.code?.line)
+        case .stepEnded(let e):
+            j.field("step_name", e.name)
+            j.field("step_index", e.index)
+            j.field("step_path", e.path)
+            j.field("retry", e.retry)
+            j.field("outcome", e.outcome.rawValue)
+            j.field("error", e.error)
+        case .vectorStarted(let e):
+            j.field("step_index", e.stepIndex)
+            j.field("step_path", e.stepPath)
+            j.field("vector_index", e.index)
+            j.field("retry", e.retry)
+            j.key("params")
+            j.namedValues(e.params)
+        case .vectorEnded(let e):
+            j.field("step_index", e.stepIndex)
+            j.field("step_path", e.stepPath)
+            j.field("vector_index", e.index)
+            j.field("retry", e.retry)
+            j.field("outcome", e.outcome.rawValue)
+            j.field("error", e.error)
+        case .measurement(let m):
+            j.field("step_index", m.stepIndex)
+            j.field("step_path", m.stepPath)
+            j.field("vector_index", m.vectorIndex)
+            j.field("retry", m.retry)
+            j.field("name", m.name)
+            if let v = m.value {
+                j.key("value")
+                j.value(v)
+            } else {
+                j.key("value")
+                j.null()
+            }
+            j.field("unit", m.unit)
+            j.field("outcome", m.outcome.rawValue)
+            j.field("limit_low", m.limitLow)
+            j.field("limit_high", m.limitHigh)
+            j.field("limit_nominal", m.limitNominal)
+            j.field("comparator", m.comparator?.rawValue)
+            j.field("characteristic_id", m.characteristicID)
+            j.field("spec_ref", m.specRef)
+            j.field("dut_pin", m.dutPin)
+            j.field("fixture_connection", m.fixtureConnection)
+            j.field("instrument_role", m.instrumentRole)
+            j.field("instrument_resource", m.instrumentResource)
+            j.field("instrument_channel", m.instrumentChannel)
+            if let t = m.measuredAt {
+                j.key("measured_at")
+                j.timestamp(t)
+            }
+        case .observation(let o):
+            j.field("step_index", o.stepIndex)
+            j.field("step_path", o.stepPath)
+            j.field("vector_index", o.vectorIndex)
+            j.field("retry", o.retry)
+            j.field("name", o.value.name)
+            j.field("value", o.value.value)
+            j.field("unit", o.value.unit)
+            j.field("dut_pin", o.dutPin)
+        case .record(let r):
+            j.field("step_index", r.stepIndex)
+            j.field("vector_index", r.vectorIndex)
+            j.field("key", r.key)
+            j.field("value", r.value)
+        case .promptOpened(let p):
+            j.field("prompt_id", p.promptID)
+            j.field("kind", p.kind)
+            j.field("message", p.message)
+            j.key("choices")
+            j.value(.array(p.choices.map(JSONValue.string)))
+            j.field("timeout_seconds", p.timeoutSeconds)
+        case .promptAnswered(let p):
+            j.field("prompt_id", p.promptID)
+            j.field("response", p.response)
+            j.field("value", p.value)
+            j.field("source", p.source)
+            j.field("duration_seconds", p.durationSeconds)
+        case .instrumentConnected(let i):
+            j.field("role", i.role)
+            j.field("driver", i.driver)
+            j.field("resource", i.resource)
+            j.field("mocked", i.mocked)
+            j.field("manufacturer", i.manufacturer)
+            j.field("model", i.model)
+            j.field("serial", i.serial)
+            j.field("firmware", i.firmware)
+            j.field("cal_due", i.calibrationDue)
+            j.field("cal_last", i.calibrationLast)
+            j.field("cal_certificate", i.calibrationCertificate)
+            j.field("cal_lab", i.calibrationLab)
+        case .instrumentDisconnected(let i):
+            j.field("role", i.role)
+            j.field("resource", i.resource)
+        case .instrumentCall(let c):
+            j.field("role", c.role)
+            j.field("operation", c.operation)
+            j.key("args")
+            j.value(.array(c.arguments))
+            j.field("result", c.result)
+            j.field("error", c.error)
+            j.field("duration_us", c.durationMicroseconds)
+            j.field("mocked", c.mocked)
+        case .mockPatchApplied(let p):
+            j.field("role", p.role)
+            j.field("operation", p.operation)
+            j.field("behavior", p.behavior)
+            j.field("times", p.times)
+            j.field("scope", p.scope)
+        case .channelStarted(let c):
+            j.field("channel_id", c.channelID)
+            j.field("value_type", c.valueType)
+            j.field("unit", c.unit)
+            j.field("instrument_role", c.instrumentRole)
+        case .channelEnded(let c):
+            j.field("channel_id", c.channelID)
+            j.field("reason", c.reason)
+            j.field("samples", c.samples)
+        case .diagnostic(let d):
+            j.field("source", d.source)
+            j.field("message", d.message)
+            j.field("details", d.details)
+        }
+    }
+
+    static func decodeBody(type: String, _ f: Fields) throws -> EventBody {
+        switch type {
+        case "session.started":
+            return .sessionStarted(
+                SessionStarted(
+                    stationID: try f.optString("station_id"), stationName: try f.optString("station_name"),
+                    stationType: try f.optString("station_type"), stationLocation: try f.optString("station_location"),
+                    hostname: try f.string("hostname"), pid: try f.int("pid"),
+                    processStartedAt: try f.optTimestamp("process_started_at"), client: try f.optString("client"),
+                    operatorID: try f.optString("operator_id"), operatorName: try f.optString("operator_name"),
+                    fixtureID: try f.optString("fixture_id"), leaseSeconds: try f.optDouble("lease_seconds")))
+        case "session.ended":
+            return .sessionEnded(SessionEnded(reason: try f.optString("reason")))
+        case "run.started":
+            var metadata: [String: String] = [:]
+            for (k, v) in f.object["metadata"]?.objectValue ?? [] { metadata[k] = v.stringValue ?? "\(v)" }
+            return .runStarted(
+                RunStarted(
+                    dutSerial: try f.string("dut_serial"), dutPartNumber: try f.optString("dut_part_number"),
+                    dutRevision: try f.optString("dut_revision"), dutLot: try f.optString("dut_lot"),
+                    partID: try f.optString("part_id"), partName: try f.optString("part_name"),
+                    partRevision: try f.optString("part_revision"), stationID: try f.optString("station_id"),
+                    stationName: try f.optString("station_name"), stationType: try f.optString("station_type"),
+                    stationLocation: try f.optString("station_location"), hostname: try f.optString("hostname"),
+                    operatorID: try f.optString("operator_id"), operatorName: try f.optString("operator_name"),
+                    fixtureID: try f.optString("fixture_id"), testPhase: try f.optString("test_phase"),
+                    product: try f.optString("product"), project: try f.optString("project"),
+                    gitCommit: try f.optString("git_commit"), gitBranch: try f.optString("git_branch"),
+                    gitRemote: try f.optString("git_remote"), siteIndex: try f.optInt("site_index") ?? 0,
+                    siteName: try f.optString("site_name"), metadata: metadata))
+        case "run.metadata":
+            return .runMetadata(RunMetadata(key: try f.string("key"), value: try f.string("value")))
+        case "run.ended":
+            return .runEnded(RunEnded(outcome: try f.outcome("outcome"), reason: try f.optString("reason")))
+        case "run.materialized":
+            return .runMaterialized(
+                RunMaterialized(path: try f.string("path"), rows: try f.int("rows"), materializer: try f.string("materializer")))
+        case "step.started":
+            let file = try f.optString("code_file"), function = try f.optString("code_function"),
+                line = try f.optInt("code_line")
+            return .stepStarted(
+                StepStarted(
+                    name: try f.string("step_name"), index: try f.int("step_index"), path: try f.string("step_path"),
+                    description: try f.optString("description"), retry: try f.optInt("retry") ?? 0,
+                    code: file == nil && function == nil && line == nil
+                        ? nil : CodeLocation(file: file, function: function, line: line)))
+        case "step.ended":
+            return .stepEnded(
+                StepEnded(
+                    name: try f.string("step_name"), index: try f.int("step_index"), path: try f.string("step_path"),
+                    retry: try f.optInt("retry") ?? 0, outcome: try f.outcome("outcome"), error: try f.optString("error")))
+        case "vector.started":
+            return .vectorStarted(
+                VectorStarted(
+                    stepIndex: try f.int("step_index"), stepPath: try f.string("step_path"),
+                    index: try f.int("vector_index"), retry: try f.optInt("retry") ?? 0,
+                    params: try f.namedValues("params")))
+        case "vector.ended":
+            return .vectorEnded(
+                VectorEnded(
+                    stepIndex: try f.int("step_index"), stepPath: try f.string("step_path"),
+                    index: try f.int("vector_index"), retry: try f.optInt("retry") ?? 0,
+                    outcome: try f.outcome("outcome"), error: try f.optString("error")))
+        case "measurement":
+            return .measurement(
+                Measurement(
+                    stepIndex: try f.int("step_index"), stepPath: try f.string("step_path"),
+                    vectorIndex: try f.optInt("vector_index"), retry: try f.optInt("retry") ?? 0,
+                    name: try f.string("name"), value: try f.optDouble("value"), unit: try f.optString("unit"),
+                    outcome: try f.outcome("outcome"), limitLow: try f.optDouble("limit_low"),
+                    limitHigh: try f.optDouble("limit_high"), limitNominal: try f.optDouble("limit_nominal"),
+                    comparator: try f.optString("comparator").map { c in
+                        guard let v = Comparator(rawValue: c) else {
+                            throw EventDecodingError(field: "comparator", problem: "unknown comparator \(c)")
+                        }
+                        return v
+                    },
+                    characteristicID: try f.optString("characteristic_id"), specRef: try f.optString("spec_ref"),
+                    dutPin: try f.optString("dut_pin"), fixtureConnection: try f.optString("fixture_connection"),
+                    instrumentRole: try f.optString("instrument_role"),
+                    instrumentResource: try f.optString("instrument_resource"),
+                    instrumentChannel: try f.optString("instrument_channel"),
+                    measuredAt: try f.optTimestamp("measured_at")))
+        case "observation":
+            return .observation(
+                Observation(
+                    stepIndex: try f.optInt("step_index"), stepPath: try f.optString("step_path"),
+                    vectorIndex: try f.optInt("vector_index"), retry: try f.optInt("retry") ?? 0,
+                    NamedValue(try f.string("name"), f.object["value"] ?? .null, unit: try f.optString("unit")),
+                    dutPin: try f.optString("dut_pin")))
+        case "record":
+            return .record(
+                Record(
+                    stepIndex: try f.optInt("step_index"), vectorIndex: try f.optInt("vector_index"),
+                    key: try f.string("key"), value: f.object["value"] ?? .null))
+        case "prompt.opened":
+            return .promptOpened(
+                PromptOpened(
+                    promptID: try f.string("prompt_id"), kind: try f.string("kind"), message: try f.string("message"),
+                    choices: (f.object["choices"]?.arrayValue ?? []).compactMap(\.stringValue),
+                    timeoutSeconds: try f.optDouble("timeout_seconds")))
+        case "prompt.answered":
+            return .promptAnswered(
+                PromptAnswered(
+                    promptID: try f.string("prompt_id"), response: try f.string("response"),
+                    value: try f.optString("value"), source: try f.string("source"),
+                    durationSeconds: try f.optDouble("duration_seconds") ?? 0))
+        case "instrument.connected":
+            return .instrumentConnected(
+                InstrumentConnected(
+                    role: try f.string("role"), driver: try f.string("driver"), resource: try f.string("resource"),
+                    mocked: f.object["mocked"]?.boolValue ?? false, manufacturer: try f.optString("manufacturer"),
+                    model: try f.optString("model"), serial: try f.optString("serial"),
+                    firmware: try f.optString("firmware"), calibrationDue: try f.optString("cal_due"),
+                    calibrationLast: try f.optString("cal_last"),
+                    calibrationCertificate: try f.optString("cal_certificate"), calibrationLab: try f.optString("cal_lab")))
+        case "instrument.disconnected":
+            return .instrumentDisconnected(InstrumentDisconnected(role: try f.string("role"), resource: try f.string("resource")))
+        case "instrument.call":
+            return .instrumentCall(
+                InstrumentCall(
+                    role: try f.string("role"), operation: try f.string("operation"),
+                    arguments: f.object["args"]?.arrayValue ?? [], result: f.object["result"],
+                    error: try f.optString("error"), durationMicroseconds: try f.optInt("duration_us") ?? 0,
+                    mocked: f.object["mocked"]?.boolValue ?? false))
+        case "mock.patch_applied":
+            return .mockPatchApplied(
+                MockPatchApplied(
+                    role: try f.string("role"), operation: try f.string("operation"), behavior: try f.string("behavior"),
+                    times: try f.optInt("times"), scope: try f.string("scope")))
+        case "channel.started":
+            return .channelStarted(
+                ChannelStarted(
+                    channelID: try f.string("channel_id"), valueType: try f.string("value_type"),
+                    unit: try f.optString("unit"), instrumentRole: try f.optString("instrument_role")))
+        case "channel.ended":
+            return .channelEnded(
+                ChannelEnded(channelID: try f.string("channel_id"), reason: try f.string("reason"), samples: try f.int("samples")))
+        case "diagnostic.warning", "diagnostic.error":
+            return .diagnostic(
+                Diagnostic(
+                    level: type == "diagnostic.error" ? .error : .warning, source: try f.string("source"),
+                    message: try f.string("message"), details: f.object["details"]))
+        default:
+            throw EventDecodingError(field: "type", problem: "unknown event type '\(type)'")
+        }
+    }
+
+    static func appendHex32(_ v: UInt32, to out: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((v >> UInt32(shift)) & 0xF)]) }
+    }
+}
+
+/// Why a line could not be decoded into an event.
+public struct EventDecodingError: Error, CustomStringConvertible, Sendable {
+    public var field: String?
+    public var problem: String
+    public var description: String { field.map { "field '\($0)': \(problem)" } ?? problem }
+}
+
+/// Typed access to the members of one decoded line.
+struct Fields {
+    let object: JSONValue
+    init(_ object: JSONValue) { self.object = object }
+
+    func missing(_ k: String) -> EventDecodingError { EventDecodingError(field: k, problem: "missing") }
+    func wrong(_ k: String, _ expected: String) -> EventDecodingError {
+        EventDecodingError(field: k, problem: "expected \(expected), found \(object[k]?.kindDescription ?? "nothing")")
+    }
+
+    func string(_ k: String) throws -> String {
+        guard let v = object[k] else { throw missing(k) }
+        guard let s = v.stringValue else { throw wrong(k, "a string") }
+        return s
+    }
+    func optString(_ k: String) throws -> String? {
+        guard let v = object[k], !v.isNull else { return nil }
+        guard let s = v.stringValue else { throw wrong(k, "a string") }
+        return s
+    }
+    func int(_ k: String) throws -> Int64 {
+        guard let v = object[k] else { throw missing(k) }
+        guard let i = v.intValue else { throw wrong(k, "an integer") }
+        return i
+    }
+    func optInt(_ k: String) throws -> Int64? {
+        guard let v = object[k], !v.isNull else { return nil }
+        guard let i = v.intValue else { throw wrong(k, "an integer") }
+        return i
+    }
+    func optDouble(_ k: String) throws -> Double? {
+        guard let v = object[k], !v.isNull else { return nil }
+        guard let d = v.doubleValue else { throw wrong(k, "a number") }
+        return d
+    }
+    func uuid(_ k: String) throws -> UUID {
+        guard let u = UUID(uuidString: try string(k)) else { throw wrong(k, "a UUID") }
+        return u
+    }
+    func optUUID(_ k: String) throws -> UUID? {
+        guard let s = try optString(k) else { return nil }
+        guard let u = UUID(uuidString: s) else { throw wrong(k, "a UUID") }
+        return u
+    }
+    func timestamp(_ k: String) throws -> Timestamp {
+        guard let t = Timestamp(iso8601: try string(k)) else { throw wrong(k, "an ISO 8601 UTC time") }
+        return t
+    }
+    func optTimestamp(_ k: String) throws -> Timestamp? {
+        guard let s = try optString(k) else { return nil }
+        guard let t = Timestamp(iso8601: s) else { throw wrong(k, "an ISO 8601 UTC time") }
+        return t
+    }
+    func outcome(_ k: String) throws -> Outcome {
+        let s = try string(k)
+        guard let o = Outcome(rawValue: s) else { throw wrong(k, "an outcome (\(Outcome.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        return o
+    }
+    func namedValues(_ k: String) throws -> [NamedValue] {
+        guard let items = object[k]?.arrayValue else { return [] }
+        return try items.map { item in
+            guard let name = item["name"]?.stringValue else { throw wrong(k, "[{name, value, unit}]") }
+            return NamedValue(name, item["value"] ?? .null, unit: item["unit"]?.stringValue)
+        }
+    }
+}
+
+extension JSONBuffer {
+    /// A UUID as its lower-case string.
+    mutating func uuid(_ u: UUID) {
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        withUnsafeBytes(of: u.uuid) { raw in
+            var o = 0
+            for (i, b) in raw.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 { o += 1 }
+                text[o] = hex[Int(b >> 4)]
+                text[o + 1] = hex[Int(b & 0xF)]
+                o += 2
+            }
+        }
+        raw([UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")])
+    }
+
+    /// A timestamp as an ISO 8601 UTC string with microseconds.
+    mutating func timestamp(_ t: Timestamp) {
+        var text: [UInt8] = [UInt8(ascii: "\"")]
+        text.reserveCapacity(29)
+        t.appendISO8601(to: &text)
+        text.append(UInt8(ascii: "\""))
+        raw(text)
+    }
+
+    /// `[{"name":…,"value":…,"unit":…}]`
+    mutating func namedValues(_ values: [NamedValue]) {
+        beginArray()
+        for v in values {
+            beginObject()
+            field("name", v.name)
+            key("value")
+            value(v.value)
+            field("unit", v.unit)
+            endObject()
+        }
+        endArray()
+    }
+}
