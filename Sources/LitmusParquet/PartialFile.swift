@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file written under a temporary name next to its target and published atomically.
+///
+/// The data goes to `<target>.partial-<pid>`; ``commit(overwrite:)`` fsyncs it, renames it to
+/// the target (without replacing an existing file unless asked) and fsyncs the directory, so
+/// the target path either does not exist or holds the complete file, even after a crash.
+/// ``discard()`` (also run by `deinit` if not committed) removes the partial file.
+final class PartialFile {
+    let targetPath: String
+    let partialPath: String
+    private var descriptor: Int32
+    /// Committed or discarded: nothing left to clean up.
+    private var finished = false
+    /// Bytes written so far: the offset of the next byte.
+    private(set) var offset: Int64 = 0
+
+    /// Creates the partial file. Fails if the target exists and `overwrite` is false, or if
+    /// the partial file exists (another writer of this process is writing the same target).
+    init(targetPath: String, overwrite: Bool) throws(ParquetError) {
+        self.targetPath = targetPath
+        partialPath = "\(targetPath).partial-\(getpid())"
+        if !overwrite && Self.exists(targetPath) {
+            throw ParquetError(
+                .fileExists, "the file already exists (set ParquetWriterOptions.overwrite to replace it)",
+                path: targetPath)
+        }
+        descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor < 0 {
+            let reason = Self.lastError()
+            throw ParquetError(.io, "cannot create \(partialPath): \(reason)", path: targetPath)
+        }
+    }
+
+    deinit {
+        if !finished { discard() }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+
+    /// Appends `count` bytes at `bytes`.
+    func write(_ bytes: UnsafeRawPointer, count: Int) throws(ParquetError) {
+        var done = 0
+        while done < count {
+            let n = posixWrite(descriptor, bytes + done, count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = Self.lastError()
+                throw ParquetError(.io, "cannot write to \(partialPath): \(reason)", path: targetPath)
+            }
+            done += n
+        }
+        offset += Int64(count)
+    }
+
+    func write(_ buffer: ByteBuffer) throws(ParquetError) {
+        try write(buffer.base, count: buffer.count)
+    }
+
+    func write(_ bytes: [UInt8]) throws(ParquetError) {
+        let buffer = ByteBuffer(capacity: bytes.count)
+        buffer.append(bytes)
+        try write(buffer)
+    }
+
+    /// Flushes the file to disk, moves it to the target path and flushes the directory.
+    func commit(overwrite: Bool) throws(ParquetError) {
+        if fsync(descriptor) != 0 {
+            let reason = Self.lastError()
+            throw ParquetError(.io, "cannot fsync \(partialPath): \(reason)", path: targetPath)
+        }
+        let closed = close(descriptor)
+        descriptor = -1
+        if closed != 0 {
+            let reason = Self.lastError()
+            throw ParquetError(.io, "cannot close \(partialPath): \(reason)", path: targetPath)
+        }
+        try publish(overwrite: overwrite)
+        finished = true
+        try syncDirectory()
+    }
+
+    private func publish(overwrite: Bool) throws(ParquetError) {
+        if overwrite {
+            if rename(partialPath, targetPath) != 0 {
+                let reason = Self.lastError()
+                throw ParquetError(.io, "cannot rename \(partialPath) to the target: \(reason)", path: targetPath)
+            }
+            return
+        }
+        // link(2) never replaces an existing file: the atomic "rename unless it exists".
+        if link(partialPath, targetPath) == 0 {
+            unlink(partialPath)
+            return
+        }
+        let linkError = errno
+        if linkError == EEXIST {
+            throw ParquetError(
+                .fileExists,
+                "the file appeared while it was being written (set ParquetWriterOptions.overwrite to replace it)",
+                path: targetPath)
+        }
+        // File systems without hard links: check, then rename (not atomic against a file
+        // created in between, the best such a file system allows).
+        if [EPERM, ENOTSUP, EOPNOTSUPP, EXDEV, EMLINK, ENOSYS].contains(linkError) {
+            if Self.exists(targetPath) {
+                throw ParquetError(
+                    .fileExists,
+                    "the file appeared while it was being written (set ParquetWriterOptions.overwrite to replace it)",
+                    path: targetPath)
+            }
+            if rename(partialPath, targetPath) == 0 { return }
+        }
+        let reason = Self.lastError()
+        throw ParquetError(.io, "cannot move \(partialPath) to the target: \(reason)", path: targetPath)
+    }
+
+    private func syncDirectory() throws(ParquetError) {
+        let directory = Self.directory(of: targetPath)
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 {
+            let reason = Self.lastError()
+            throw ParquetError(.io, "the file is complete, but its directory \(directory) cannot be opened to fsync it: \(reason)", path: targetPath)
+        }
+        defer { close(fd) }
+        // Some file systems cannot fsync a directory (EINVAL): nothing more can be done there.
+        if fsync(fd) != 0 && errno != EINVAL {
+            let reason = Self.lastError()
+            throw ParquetError(.io, "the file is complete, but fsync of its directory \(directory) failed: \(reason)", path: targetPath)
+        }
+    }
+
+    /// The directory part of `path` ("." for a bare file name).
+    static func directory(of path: String) -> String {
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        if slash == 0 { return "/" }
+        return String(decoding: bytes[..<slash], as: UTF8.self)
+    }
+
+    /// Closes and removes the partial file (idempotent; does nothing once committed).
+    func discard() {
+        guard !finished else { return }
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(partialPath)
+        finished = true
+    }
+}
+
+/// write(2), out of reach of the `write` methods' names.
+private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}
