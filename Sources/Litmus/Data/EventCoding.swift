@@ -14,26 +14,19 @@ import LitmusJSON
 /// which lets a reader detect a torn or corrupted line while jq and DuckDB read the line as
 /// ordinary JSON.
 public enum EventCoding {
-    /// `,"crc":"xxxxxxxx"}` is the last 19 bytes of every line (before the newline).
-    static let crcSuffixCount = 19
+    /// `,"crc":"xxxxxxxx"}` is the last 18 bytes of every line (before the newline).
+    static let crcSuffixCount = 18
 
     /// Appends one event as a line (with its newline) to `out`.
     public static func appendLine(_ event: Event, to out: inout [UInt8], scratch json: inout JSONBuffer) {
         json.removeAll()
         json.beginObject()
-        json.key("schema")
-        json.value(Int64(Event.schemaVersion))
+        json.field("schema", Int64(Event.schemaVersion))
         json.field("type", event.type)
-        json.key("id")
-        json.uuid(event.id)
-        json.key("at")
-        json.timestamp(event.occurredAt)
-        json.key("session_id")
-        json.uuid(event.sessionID)
-        if let run = event.runID {
-            json.key("run_id")
-            json.uuid(run)
-        }
+        json.uuidField("id", event.id)
+        json.timestampField("at", event.occurredAt)
+        json.uuidField("session_id", event.sessionID)
+        if let run = event.runID { json.uuidField("run_id", run) }
         json.field("writer", event.writer)
         json.field("seq", event.sequence)
         encodeBody(event.body, into: &json)
@@ -58,7 +51,7 @@ public enum EventCoding {
         guard line.count > crcSuffixCount + 2 else { return false }
         let suffixStart = line.count - crcSuffixCount
         let suffix = UnsafeBufferPointer(rebasing: line[suffixStart...])
-        guard suffix.starts(with: #","crc":""#.utf8), suffix[17] == UInt8(ascii: "\""), suffix[18] == UInt8(ascii: "}")
+        guard suffix.starts(with: #","crc":""#.utf8), suffix[16] == UInt8(ascii: "\""), suffix[17] == UInt8(ascii: "}")
         else { return false }
         var stored: UInt32 = 0
         for b in suffix[8..<16] {
@@ -108,10 +101,7 @@ public enum EventCoding {
             j.field("station_location", e.stationLocation)
             j.field("hostname", e.hostname)
             j.field("pid", e.pid)
-            if let t = e.processStartedAt {
-                j.key("process_started_at")
-                j.timestamp(t)
-            }
+            if let t = e.processStartedAt { j.timestampField("process_started_at", t) }
             j.field("client", e.client)
             j.field("operator_id", e.operatorID)
             j.field("operator_name", e.operatorName)
@@ -143,9 +133,9 @@ public enum EventCoding {
             j.field("git_remote", e.gitRemote)
             j.field("site_index", e.siteIndex)
             j.field("site_name", e.siteName)
-            j.key("metadata")
+            j.key(static: "metadata")
             j.beginObject()
-            for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) { j.field(k, v) }
+            for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) { j.member(k, v) }
             j.endObject()
         case .runMetadata(let e):
             j.field("key", e.key)
@@ -178,7 +168,7 @@ public enum EventCoding {
             j.field("step_path", e.stepPath)
             j.field("vector_index", e.index)
             j.field("retry", e.retry)
-            j.key("params")
+            j.key(static: "params")
             j.namedValues(e.params)
         case .vectorEnded(let e):
             j.field("step_index", e.stepIndex)
@@ -193,13 +183,8 @@ public enum EventCoding {
             j.field("vector_index", m.vectorIndex)
             j.field("retry", m.retry)
             j.field("name", m.name)
-            if let v = m.value {
-                j.key("value")
-                j.value(v)
-            } else {
-                j.key("value")
-                j.null()
-            }
+            j.key(static: "value")
+            if let v = m.value { j.value(v) } else { j.null() }
             j.field("unit", m.unit)
             j.field("outcome", m.outcome.rawValue)
             j.field("limit_low", m.limitLow)
@@ -213,10 +198,7 @@ public enum EventCoding {
             j.field("instrument_role", m.instrumentRole)
             j.field("instrument_resource", m.instrumentResource)
             j.field("instrument_channel", m.instrumentChannel)
-            if let t = m.measuredAt {
-                j.key("measured_at")
-                j.timestamp(t)
-            }
+            if let t = m.measuredAt { j.timestampField("measured_at", t) }
         case .observation(let o):
             j.field("step_index", o.stepIndex)
             j.field("step_path", o.stepPath)
@@ -235,7 +217,7 @@ public enum EventCoding {
             j.field("prompt_id", p.promptID)
             j.field("kind", p.kind)
             j.field("message", p.message)
-            j.key("choices")
+            j.key(static: "choices")
             j.value(.array(p.choices.map(JSONValue.string)))
             j.field("timeout_seconds", p.timeoutSeconds)
         case .promptAnswered(let p):
@@ -263,7 +245,7 @@ public enum EventCoding {
         case .instrumentCall(let c):
             j.field("role", c.role)
             j.field("operation", c.operation)
-            j.key("args")
+            j.key(static: "args")
             j.value(.array(c.arguments))
             j.field("result", c.result)
             j.field("error", c.error)
@@ -306,7 +288,7 @@ public enum EventCoding {
             return .sessionEnded(SessionEnded(reason: try f.optString("reason")))
         case "run.started":
             var metadata: [String: String] = [:]
-            for (k, v) in f.object["metadata"]?.objectValue ?? [] { metadata[k] = v.stringValue ?? "\(v)" }
+            for (k, v) in f["metadata"]?.objectValue ?? [] { metadata[k] = v.stringValue ?? "\(v)" }
             return .runStarted(
                 RunStarted(
                     dutSerial: try f.string("dut_serial"), dutPartNumber: try f.optString("dut_part_number"),
@@ -379,18 +361,18 @@ public enum EventCoding {
                 Observation(
                     stepIndex: try f.optInt("step_index"), stepPath: try f.optString("step_path"),
                     vectorIndex: try f.optInt("vector_index"), retry: try f.optInt("retry") ?? 0,
-                    NamedValue(try f.string("name"), f.object["value"] ?? .null, unit: try f.optString("unit")),
+                    NamedValue(try f.string("name"), f["value"] ?? .null, unit: try f.optString("unit")),
                     dutPin: try f.optString("dut_pin")))
         case "record":
             return .record(
                 Record(
                     stepIndex: try f.optInt("step_index"), vectorIndex: try f.optInt("vector_index"),
-                    key: try f.string("key"), value: f.object["value"] ?? .null))
+                    key: try f.string("key"), value: f["value"] ?? .null))
         case "prompt.opened":
             return .promptOpened(
                 PromptOpened(
                     promptID: try f.string("prompt_id"), kind: try f.string("kind"), message: try f.string("message"),
-                    choices: (f.object["choices"]?.arrayValue ?? []).compactMap(\.stringValue),
+                    choices: (f["choices"]?.arrayValue ?? []).compactMap(\.stringValue),
                     timeoutSeconds: try f.optDouble("timeout_seconds")))
         case "prompt.answered":
             return .promptAnswered(
@@ -402,7 +384,7 @@ public enum EventCoding {
             return .instrumentConnected(
                 InstrumentConnected(
                     role: try f.string("role"), driver: try f.string("driver"), resource: try f.string("resource"),
-                    mocked: f.object["mocked"]?.boolValue ?? false, manufacturer: try f.optString("manufacturer"),
+                    mocked: f["mocked"]?.boolValue ?? false, manufacturer: try f.optString("manufacturer"),
                     model: try f.optString("model"), serial: try f.optString("serial"),
                     firmware: try f.optString("firmware"), calibrationDue: try f.optString("cal_due"),
                     calibrationLast: try f.optString("cal_last"),
@@ -413,9 +395,9 @@ public enum EventCoding {
             return .instrumentCall(
                 InstrumentCall(
                     role: try f.string("role"), operation: try f.string("operation"),
-                    arguments: f.object["args"]?.arrayValue ?? [], result: f.object["result"],
+                    arguments: f["args"]?.arrayValue ?? [], result: f["result"],
                     error: try f.optString("error"), durationMicroseconds: try f.optInt("duration_us") ?? 0,
-                    mocked: f.object["mocked"]?.boolValue ?? false))
+                    mocked: f["mocked"]?.boolValue ?? false))
         case "mock.patch_applied":
             return .mockPatchApplied(
                 MockPatchApplied(
@@ -433,15 +415,14 @@ public enum EventCoding {
             return .diagnostic(
                 Diagnostic(
                     level: type == "diagnostic.error" ? .error : .warning, source: try f.string("source"),
-                    message: try f.string("message"), details: f.object["details"]))
+                    message: try f.string("message"), details: f["details"]))
         default:
             throw EventDecodingError(field: "type", problem: "unknown event type '\(type)'")
         }
     }
 
     static func appendHex32(_ v: UInt32, to out: inout [UInt8]) {
-        let digits = Array("0123456789abcdef".utf8)
-        for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((v >> UInt32(shift)) & 0xF)]) }
+        for shift in stride(from: 28, through: 0, by: -4) { out.append(lowerHexDigit(UInt8((v >> UInt32(shift)) & 0xF))) }
     }
 }
 
@@ -455,35 +436,43 @@ public struct EventDecodingError: Error, CustomStringConvertible, Sendable {
 /// Typed access to the members of one decoded line.
 struct Fields {
     let object: JSONValue
-    init(_ object: JSONValue) { self.object = object }
+    /// The members by name (built once: lookups are O(1)).
+    let members: [String: JSONValue]
+    init(_ object: JSONValue) {
+        self.object = object
+        var members: [String: JSONValue] = [:]
+        for (k, v) in object.objectValue ?? [] where members[k] == nil { members[k] = v }
+        self.members = members
+    }
+    subscript(_ k: String) -> JSONValue? { members[k] }
 
     func missing(_ k: String) -> EventDecodingError { EventDecodingError(field: k, problem: "missing") }
     func wrong(_ k: String, _ expected: String) -> EventDecodingError {
-        EventDecodingError(field: k, problem: "expected \(expected), found \(object[k]?.kindDescription ?? "nothing")")
+        EventDecodingError(field: k, problem: "expected \(expected), found \(members[k]?.kindDescription ?? "nothing")")
     }
 
     func string(_ k: String) throws -> String {
-        guard let v = object[k] else { throw missing(k) }
+        guard let v = members[k] else { throw missing(k) }
         guard let s = v.stringValue else { throw wrong(k, "a string") }
         return s
     }
     func optString(_ k: String) throws -> String? {
-        guard let v = object[k], !v.isNull else { return nil }
+        guard let v = members[k], !v.isNull else { return nil }
         guard let s = v.stringValue else { throw wrong(k, "a string") }
         return s
     }
     func int(_ k: String) throws -> Int64 {
-        guard let v = object[k] else { throw missing(k) }
+        guard let v = members[k] else { throw missing(k) }
         guard let i = v.intValue else { throw wrong(k, "an integer") }
         return i
     }
     func optInt(_ k: String) throws -> Int64? {
-        guard let v = object[k], !v.isNull else { return nil }
+        guard let v = members[k], !v.isNull else { return nil }
         guard let i = v.intValue else { throw wrong(k, "an integer") }
         return i
     }
     func optDouble(_ k: String) throws -> Double? {
-        guard let v = object[k], !v.isNull else { return nil }
+        guard let v = members[k], !v.isNull else { return nil }
         guard let d = v.doubleValue else { throw wrong(k, "a number") }
         return d
     }
@@ -511,7 +500,7 @@ struct Fields {
         return o
     }
     func namedValues(_ k: String) throws -> [NamedValue] {
-        guard let items = object[k]?.arrayValue else { return [] }
+        guard let items = members[k]?.arrayValue else { return [] }
         return try items.map { item in
             guard let name = item["name"]?.stringValue else { throw wrong(k, "[{name, value, unit}]") }
             return NamedValue(name, item["value"] ?? .null, unit: item["unit"]?.stringValue)
@@ -520,29 +509,37 @@ struct Fields {
 }
 
 extension JSONBuffer {
-    /// A UUID as its lower-case string.
-    mutating func uuid(_ u: UUID) {
-        let hex = Array("0123456789abcdef".utf8)
-        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-        withUnsafeBytes(of: u.uuid) { raw in
-            var o = 0
-            for (i, b) in raw.enumerated() {
-                if i == 4 || i == 6 || i == 8 || i == 10 { o += 1 }
-                text[o] = hex[Int(b >> 4)]
-                text[o + 1] = hex[Int(b & 0xF)]
-                o += 2
+    /// `"name":"<uuid, lower case>"`, without allocating.
+    mutating func uuidField(_ name: StaticString, _ u: UUID) {
+        key(static: name)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { text in
+            text[0] = UInt8(ascii: "\"")
+            text[37] = UInt8(ascii: "\"")
+            withUnsafeBytes(of: u.uuid) { raw in
+                var o = 1
+                for i in 0..<16 {
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        text[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
+                    text[o] = lowerHexDigit(raw[i] >> 4)
+                    text[o + 1] = lowerHexDigit(raw[i] & 0xF)
+                    o += 2
+                }
             }
+            raw(UnsafeRawBufferPointer(text))
         }
-        raw([UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")])
     }
 
-    /// A timestamp as an ISO 8601 UTC string with microseconds.
-    mutating func timestamp(_ t: Timestamp) {
-        var text: [UInt8] = [UInt8(ascii: "\"")]
-        text.reserveCapacity(29)
-        t.appendISO8601(to: &text)
-        text.append(UInt8(ascii: "\""))
-        raw(text)
+    /// `"name":"2026-11-26T15:27:44.123456Z"`, without allocating.
+    mutating func timestampField(_ name: StaticString, _ t: Timestamp) {
+        key(static: name)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { text in
+            text[0] = UInt8(ascii: "\"")
+            t.writeISO8601(into: UnsafeMutableBufferPointer(rebasing: text[1..<28]))
+            text[28] = UInt8(ascii: "\"")
+            raw(UnsafeRawBufferPointer(text))
+        }
     }
 
     /// `[{"name":…,"value":…,"unit":…}]`

@@ -70,31 +70,36 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes).
     func appendISO8601(to out: inout [UInt8]) {
-        let (y, m, d, hh, mm, ss, us) = components
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { t in
-            func put(_ value: Int, _ at: Int, _ count: Int) {
-                var v = value
-                for i in stride(from: at + count - 1, through: at, by: -1) {
-                    t[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
-            }
-            put(y, 0, 4)
-            t[4] = UInt8(ascii: "-")
-            put(m, 5, 2)
-            t[7] = UInt8(ascii: "-")
-            put(d, 8, 2)
-            t[10] = UInt8(ascii: "T")
-            put(hh, 11, 2)
-            t[13] = UInt8(ascii: ":")
-            put(mm, 14, 2)
-            t[16] = UInt8(ascii: ":")
-            put(ss, 17, 2)
-            t[19] = UInt8(ascii: ".")
-            put(us, 20, 6)
-            t[26] = UInt8(ascii: "Z")
+            writeISO8601(into: t)
             out.append(contentsOf: UnsafeBufferPointer(t))
         }
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` into exactly 27 bytes.
+    func writeISO8601(into t: UnsafeMutableBufferPointer<UInt8>) {
+        let (y, m, d, hh, mm, ss, us) = components
+        func put(_ value: Int, _ at: Int, _ count: Int) {
+            var v = value
+            for i in stride(from: at + count - 1, through: at, by: -1) {
+                t[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
+                v /= 10
+            }
+        }
+        put(y, 0, 4)
+        t[4] = UInt8(ascii: "-")
+        put(m, 5, 2)
+        t[7] = UInt8(ascii: "-")
+        put(d, 8, 2)
+        t[10] = UInt8(ascii: "T")
+        put(hh, 11, 2)
+        t[13] = UInt8(ascii: ":")
+        put(mm, 14, 2)
+        t[16] = UInt8(ascii: ":")
+        put(ss, 17, 2)
+        t[19] = UInt8(ascii: ".")
+        put(us, 20, 6)
+        t[26] = UInt8(ascii: "Z")
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (or `+00:00`). Returns nil for anything else.

@@ -1,0 +1,657 @@
+import Foundation
+import LitmusJSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The durable, append-only event log of one writer: one JSON Lines file per log.
+///
+/// ```swift
+/// let log = try EventStore(dataDir: "data").eventLog(sessionID: session)
+/// try log.emit(Event(sessionID: session, .sessionStarted(SessionStarted())))
+/// ...
+/// try log.close()        // flushes, fsyncs, unlocks
+/// ```
+///
+/// The file is `<dataDir>/events/date=YYYY-MM-DD/session=<uuid>/<writer>.jsonl` (the UTC date
+/// of the log's creation), created with `O_EXCL`, so no log ever truncates or appends to
+/// another's file, and locked with `flock(LOCK_EX)` until ``close()``: a reader can tell a live
+/// writer from a dead one by trying the lock (``EventReader/isWriterAlive(path:)``).
+///
+/// `emit` assigns the event its `writer` and `sequence` (0, 1, 2... with no gaps) and encodes it
+/// into an in-memory buffer. A background thread writes the buffer and `fdatasync`s it at
+/// least every ``Durability/syncInterval`` while it holds unsynced events; boundary events
+/// (`step.ended`, `run.ended`, `session.ended` by default) are on disk before `emit` returns;
+/// ``flush()`` makes everything emitted so far durable. An event is *acknowledged* once it is
+/// durable: ``durableSequence`` and ``onDurable(_:)`` tell which.
+///
+/// A failed write keeps its data in memory and is retried; the error is thrown by the next
+/// `emit`, `flush` or `close`. Nothing is dropped silently.
+public final class EventLog: EventSink {
+    /// When events reach the disk.
+    public struct Durability: Sendable, Equatable {
+        /// The longest time an emitted event stays unsynced (plus the time of one
+        /// `fdatasync`): a background thread writes and syncs at least this often while there
+        /// are unsynced events. nil: no background syncing (only boundary events,
+        /// ``EventLog/flush()``, ``EventLog/close()`` and a full buffer write, and only the
+        /// first three sync).
+        public var syncInterval: Duration?
+        /// Event types (``Event/type``) written and synced before `emit` returns.
+        public var syncTypes: Set<String>
+        /// Sync every event before `emit` returns (slow: one `fdatasync` per event).
+        public var syncEveryEvent: Bool
+        /// Buffered bytes at which `emit` writes the buffer itself (without syncing): bounds the
+        /// memory a fast producer can use. Also the most a failing disk lets pile up.
+        public var maxBufferedBytes: Int
+
+        /// `step.ended`, `run.ended` and `session.ended`: a finished step, run or session is
+        /// on disk before the harness moves on.
+        public static let boundaryTypes: Set<String> = ["step.ended", "run.ended", "session.ended"]
+
+        public init(
+            syncInterval: Duration? = .milliseconds(20), syncTypes: Set<String> = Durability.boundaryTypes,
+            syncEveryEvent: Bool = false, maxBufferedBytes: Int = 4 << 20
+        ) {
+            self.syncInterval = syncInterval
+            self.syncTypes = syncTypes
+            self.syncEveryEvent = syncEveryEvent
+            self.maxBufferedBytes = max(maxBufferedBytes, 1)
+        }
+
+        /// Sync every 20 ms while there are unsynced events, and at step, run and session ends.
+        public static let `default` = Durability()
+        /// Every event synced before `emit` returns.
+        public static let everyEvent = Durability(syncEveryEvent: true)
+    }
+
+    /// The log's file.
+    public let path: String
+    /// The writer id: `<hostname>-<pid>-<8 random hex digits>`, also the file's base name.
+    public let writer: String
+    public let sessionID: UUID
+    public let durability: Durability
+    /// When the log was created (its file's date partition).
+    public let createdAt: Timestamp
+    let core: EventLogCore
+
+    /// Creates a new log file for a session under `dataDir`, creating the directories.
+    ///
+    /// - Throws: ``EventLogError`` (`.createFailed`, `.lockFailed`).
+    public init(dataDir: String, sessionID: UUID, durability: Durability = .default) throws {
+        let createdAt = Timestamp.now()
+        let directory = EventStore.sessionDirectory(dataDir: dataDir, date: createdAt.date, sessionID: sessionID)
+        do {
+            try EventStore.makeDirectories(directory)
+        } catch {
+            throw EventLogError(.createFailed, path: directory, "cannot create the directory: \(error)", errorNumber: error.errno)
+        }
+        var fd: Int32 = -1
+        var writer = ""
+        var path = ""
+        var attempts = 0
+        while fd < 0 {
+            writer = EventLog.makeWriterID()
+            path = "\(directory)/\(writer).jsonl"
+            do {
+                fd = try System.openFile(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_APPEND, mode: 0o644)
+            } catch where error.errno == EEXIST && attempts < 8 {
+                attempts += 1  // another writer drew the same random suffix: draw again
+            } catch {
+                throw EventLogError(.createFailed, path: path, "cannot create the log file: \(error)", errorNumber: error.errno)
+            }
+        }
+        do {
+            try EventLog.lock(fd, path: path)
+            // The new file's directory entry must survive a crash too.
+            try System.syncDirectory(directory)
+        } catch {
+            System.closeFile(fd)
+            try? System.removeFile(path)
+            if let error = error as? EventLogError { throw error }
+            let errno = (error as? SystemCallError)?.errno ?? 0
+            throw EventLogError(.createFailed, path: path, "cannot set up the log file: \(error)", errorNumber: errno)
+        }
+        self.path = path
+        self.writer = writer
+        self.sessionID = sessionID
+        self.durability = durability
+        self.createdAt = createdAt
+        core = EventLogCore(fd: fd, path: path, writer: writer, durability: durability)
+        if !core.startFlusher() {
+            core.closeFromDeinit()
+            throw EventLogError(.createFailed, path: path, "cannot start the flusher thread")
+        }
+    }
+
+    deinit {
+        core.closeFromDeinit()
+    }
+
+    /// Appends one event: assigns its `writer` and `sequence`, buffers its line, and for a
+    /// sync type (``Durability/syncTypes``) writes and syncs it before returning. Observers
+    /// have seen the event when `emit` returns (when called from inside an observer, right
+    /// after that observer returns). Thread-safe.
+    ///
+    /// - Throws: ``EventLogError``: `.closed` after ``close()``, or a write or sync error of
+    ///   the background flusher (thrown once; the event is then not accepted). A sync type's
+    ///   own sync error is thrown after the event was accepted (it stays buffered).
+    public func emit(_ event: Event) throws {
+        _ = try core.append(event)
+    }
+
+    /// ``emit(_:)``, returning the sequence number given to the event.
+    @discardableResult
+    public func append(_ event: Event) throws -> Int64 {
+        try core.append(event)
+    }
+
+    /// Writes and syncs everything emitted so far; returns when it is on disk. Does nothing
+    /// after ``close()``.
+    ///
+    /// - Throws: ``EventLogError`` (`.writeFailed`: the data stays buffered, call again;
+    ///   `.syncFailed`).
+    public func flush() throws {
+        try core.flush()
+    }
+
+    /// Flushes, syncs, unlocks and closes the file. Calling it again does nothing. If the
+    /// final write fails, the log stays open (emits still throw `.closed`) so `close` can be
+    /// retried; deinit closes it regardless.
+    public func close() throws {
+        try core.close()
+    }
+
+    /// The highest sequence known to be written and synced, -1 when none is.
+    public var durableSequence: Int64 { core.lock.withLock { core.durable } }
+
+    /// The sequence of the last event emitted, -1 when none was.
+    public var lastSequence: Int64 { core.lock.withLock { core.nextSequence - 1 } }
+
+    public var isClosed: Bool { core.lock.withLock { core.state != .open } }
+
+    /// Calls `observer` for each event emitted after this call, synchronously, in sequence
+    /// order, with its `writer` and `sequence` set (a sync type's event after its sync, when
+    /// one thread emits; with several, another thread may deliver it earlier). An observer
+    /// may emit to this log (the new event is delivered after the observer returns); it must
+    /// not block for long: emits on other threads wait for their event's delivery. Capture the
+    /// log weakly in the observer (the log keeps its observers until it is released).
+    public func addObserver(_ observer: @escaping @Sendable (Event) -> Void) {
+        core.lock.withLock { core.observers.append(observer) }
+    }
+
+    /// Calls `handler` with the new ``durableSequence`` each time it grows (from the thread
+    /// that synced: the background flusher, `flush`, `close` or an `emit` of a sync type).
+    /// Values only increase. The handler should be quick (on the flusher it delays the next
+    /// sync) and capture the log weakly (the log keeps its handlers until it is released).
+    public func onDurable(_ handler: @escaping @Sendable (Int64) -> Void) {
+        core.lock.withLock { core.durableHandlers.append(handler) }
+    }
+
+    // MARK: Writer ids and locking
+
+    /// `<hostname>-<pid>-<8 random hex digits>`, with anything but letters, digits, `.`, `_`
+    /// and `-` replaced by `_` and the host name cut to 64 characters.
+    static func makeWriterID(hostName: String = System.hostName(), pid: Int32 = getpid()) -> String {
+        let random = UInt32.random(in: .min ... .max)
+        let hex = String(random, radix: 16)
+        return "\(sanitize(hostName))-\(pid)-\(String(repeating: "0", count: 8 - hex.count))\(hex)"
+    }
+
+    /// A file-name-safe version of `text` (never empty, never `.` or `..`).
+    static func sanitize(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(64) {
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": out.unicodeScalars.append(scalar)
+            default: out.append("_")
+            }
+        }
+        if out.isEmpty || out.allSatisfy({ $0 == "." }) { return "host" }
+        return out
+    }
+
+    /// Takes the exclusive lock of a file this process just created. A reader probing for a
+    /// live writer holds it for a moment at most, so retry for a while before giving up.
+    private static func lock(_ fd: Int32, path: String) throws {
+        let deadline = System.monotonicNanoseconds() + 2_000_000_000
+        while !(try System.tryLockExclusive(fd, path: path)) {
+            guard System.monotonicNanoseconds() < deadline else {
+                throw EventLogError(.lockFailed, path: path, "another process holds the lock of this new log file")
+            }
+            usleep(1000)
+        }
+    }
+}
+
+extension Error {
+    /// The `errno` of a ``SystemCallError``, else 0.
+    fileprivate var errno: Int32 { (self as? SystemCallError)?.errno ?? 0 }
+}
+
+/// Test hooks: faults injected into the log's writes and syncs (internal; `@testable` only).
+struct EventLogFaults: Sendable {
+    /// Fail every write with this errno while nonzero.
+    var writeErrno: Int32 = 0
+    /// Fail every sync with this errno while nonzero.
+    var syncErrno: Int32 = 0
+    /// Write at most this many bytes per `write` call (exercises short writes) when nonzero.
+    var maxWriteSize: Int = 0
+}
+
+/// The state of an ``EventLog``, shared with its flusher thread (so the log itself can be
+/// released, and deinit can close it, while the thread runs).
+///
+/// Two locks: `lock` guards the buffer and the counters (held briefly, by `emit`), `ioLock`
+/// serialises writes and syncs (held for a `write` + `fdatasync`). Lock order: `ioLock`, then
+/// `lock`. Emits go on while the flusher writes and syncs: it swaps the buffer out first.
+final class EventLogCore: @unchecked Sendable {
+    enum State { case open, closing, closed }
+
+    let fd: Int32
+    let path: String
+    let writer: String
+    let syncTypes: [String]
+    let syncEveryEvent: Bool
+    let maxBufferedBytes: Int
+    let intervalNanoseconds: UInt64?
+
+    let lock: EventLogLock
+    /// Wakes the flusher (new data when it is idle, or stop).
+    let flusherWake: EventLogLock.Condition
+    /// Broadcast when observers have seen more events.
+    let deliveryDone: EventLogLock.Condition
+    let ioLock = EventLogLock()
+    private let closeLock = EventLogLock()
+
+    // Guarded by `lock`.
+    var pending: [UInt8] = []
+    var pendingLastSequence: Int64 = -1
+    var pendingSince: UInt64 = 0
+    var nextSequence: Int64 = 0
+    var scratch = JSONBuffer(capacity: 2048)
+    var durable: Int64 = -1
+    var reportedDurable: Int64 = -1
+    var state = State.open
+    /// A background write error not yet thrown to the user.
+    var unreported: EventLogError?
+    /// The last write failed (data is waiting in `writing` or `pending`).
+    var broken = false
+    var lastFailure: EventLogError?
+    var lastFailureAt: UInt64 = 0
+    /// A sync failed: the log is unusable.
+    var dead: EventLogError?
+    var observers: [@Sendable (Event) -> Void] = []
+    var durableHandlers: [@Sendable (Int64) -> Void] = []
+    var deliveryQueue: [Event] = []
+    var deliveryBatch: [Event] = []
+    var delivering = false
+    var deliverer = pthread_self()
+    var delivered: Int64 = -1
+    var flusherIdle = false
+    var stopFlusher = false
+    var flusherThread: pthread_t?
+
+    // Guarded by `ioLock`.
+    var writing: [UInt8] = []
+    var writingOffset = 0
+    var writingLastSequence: Int64 = -1
+    var writtenThrough: Int64 = -1
+    var syncedThrough: Int64 = -1
+    var fileOpen = true
+    var faults = EventLogFaults()
+
+    init(fd: Int32, path: String, writer: String, durability: EventLog.Durability) {
+        self.fd = fd
+        self.path = path
+        self.writer = writer
+        let lock = EventLogLock()
+        self.lock = lock
+        flusherWake = EventLogLock.Condition(lock)
+        deliveryDone = EventLogLock.Condition(lock)
+        syncTypes = durability.syncTypes.sorted()
+        syncEveryEvent = durability.syncEveryEvent
+        maxBufferedBytes = durability.maxBufferedBytes
+        intervalNanoseconds = durability.syncInterval.map { d in
+            let (seconds, attoseconds) = d.components
+            return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        }
+        pending.reserveCapacity(min(maxBufferedBytes, 1 << 20) + 4096)
+        writing.reserveCapacity(min(maxBufferedBytes, 1 << 20) + 4096)
+    }
+
+    // MARK: Emit
+
+    func append(_ event: Event) throws -> Int64 {
+        var event = event
+        lock.lock()
+        if state != .open {
+            lock.unlock()
+            throw EventLogError(.closed, path: path, "the log is closed; the event (\(event.type)) was not accepted")
+        }
+        if let error = dead {
+            lock.unlock()
+            throw error
+        }
+        if let error = unreported {
+            unreported = nil
+            lock.unlock()
+            throw error
+        }
+        if broken && pending.count >= maxBufferedBytes, let error = lastFailure {
+            lock.unlock()
+            throw error
+        }
+        let sequence = nextSequence
+        nextSequence += 1
+        event.writer = writer
+        event.sequence = sequence
+        if pending.isEmpty {
+            pendingSince = System.monotonicNanoseconds()
+            if flusherIdle { flusherWake.signal() }
+        }
+        EventCoding.appendLine(event, to: &pending, scratch: &scratch)
+        pendingLastSequence = sequence
+        let mustSync = syncEveryEvent || (!syncTypes.isEmpty && syncTypes.contains(event.type))
+        let full = pending.count >= maxBufferedBytes
+        let hasObservers = !observers.isEmpty
+        if hasObservers { deliveryQueue.append(event) }
+        lock.unlock()
+
+        var syncError: (any Error)?
+        if mustSync {
+            do { try sync(through: sequence) } catch { syncError = error }
+        } else if full {
+            writeInBackground()
+        }
+        if hasObservers { deliver(through: sequence) }
+        if let syncError { throw syncError }
+        return sequence
+    }
+
+    /// Calls the observers for queued events, in sequence order, until `sequence` is
+    /// delivered. One thread delivers at a time; the others wait for their event.
+    private func deliver(through sequence: Int64) {
+        lock.lock()
+        if delivering {
+            if pthread_equal(deliverer, pthread_self()) != 0 {
+                // Emitted from inside an observer: the outer delivery loop takes it next.
+                lock.unlock()
+                return
+            }
+            while delivered < sequence { deliveryDone.wait() }
+            lock.unlock()
+            return
+        }
+        delivering = true
+        deliverer = pthread_self()
+        while !deliveryQueue.isEmpty {
+            swap(&deliveryQueue, &deliveryBatch)
+            let observers = self.observers
+            let count = deliveryBatch.count
+            let last = deliveryBatch[count - 1].sequence
+            lock.unlock()
+            // Only the delivering thread touches `deliveryBatch`.
+            for i in 0..<count {
+                let event = deliveryBatch[i]
+                for observer in observers { observer(event) }
+            }
+            lock.lock()
+            deliveryBatch.removeAll(keepingCapacity: true)
+            delivered = last
+            deliveryDone.broadcast()
+        }
+        delivering = false
+        lock.unlock()
+    }
+
+    // MARK: Writing and syncing
+
+    /// Writes and syncs everything up to `sequence` (and whatever else is buffered).
+    func sync(through sequence: Int64) throws {
+        ioLock.lock()
+        let advanced: Int64?
+        do {
+            advanced = try writeAndSyncLocked(through: sequence)
+        } catch {
+            ioLock.unlock()
+            throw error
+        }
+        ioLock.unlock()
+        if let advanced { notifyDurable(advanced) }
+    }
+
+    func flush() throws {
+        let (last, closed) = lock.withLock { (nextSequence - 1, state == .closed) }
+        if closed { return }
+        try sync(through: last)
+    }
+
+    /// Writes the buffer without syncing (a full buffer); a failure is kept for the next call.
+    private func writeInBackground() {
+        ioLock.lock()
+        defer { ioLock.unlock() }
+        do {
+            try writeLocked()
+        } catch {
+            lock.withLock { if unreported == nil { unreported = error as? EventLogError } }
+        }
+    }
+
+    /// With `ioLock` held: writes what is buffered and syncs. Returns the new durable
+    /// sequence when it grew.
+    private func writeAndSyncLocked(through target: Int64) throws -> Int64? {
+        let (isDurable, deadError) = lock.withLock { (durable >= target, dead) }
+        if let deadError { throw deadError }
+        if isDurable || !fileOpen { return nil }  // synced by someone else meanwhile (group commit)
+        try writeLocked()
+        guard writtenThrough > syncedThrough else { return nil }
+        let covering = writtenThrough
+        do {
+            if faults.syncErrno != 0 { throw SystemCallError(function: "fdatasync", errno: faults.syncErrno, path: path) }
+            try System.syncData(fd, path: path)
+        } catch {
+            let failure = EventLogError(
+                .syncFailed, path: path,
+                "\(error); events after sequence \(syncedThrough) may not be on disk, and the log accepts no more events",
+                errorNumber: error.errno)
+            lock.withLock { dead = failure }
+            throw failure
+        }
+        syncedThrough = covering
+        lock.withLock {
+            durable = covering
+            // Everything emitted before this sync is on disk: an earlier write error was
+            // overcome, with nothing lost, so it need not be thrown any more.
+            if !broken { unreported = nil }
+        }
+        return covering
+    }
+
+    /// With `ioLock` held: writes what is left of a failed write, then the buffer (one swap).
+    private func writeLocked() throws {
+        guard fileOpen else { return }
+        if writingOffset < writing.count { try writeOutLocked() }
+        lock.lock()
+        if pending.isEmpty {
+            broken = false
+            lock.unlock()
+            return
+        }
+        swap(&pending, &writing)
+        writingLastSequence = pendingLastSequence
+        lock.unlock()
+        try writeOutLocked()
+        lock.withLock { broken = false }
+    }
+
+    /// Writes `writing[writingOffset...]`, in as many `write` calls as it takes. On error the
+    /// rest stays in `writing` for the next attempt.
+    private func writeOutLocked() throws {
+        do {
+            while writingOffset < writing.count {
+                if faults.writeErrno != 0 { throw SystemCallError(function: "write", errno: faults.writeErrno, path: path) }
+                let limit = faults.maxWriteSize > 0 ? faults.maxWriteSize : Int.max
+                let n = try writing.withUnsafeBytes { raw in
+                    let end = min(raw.count, writingOffset + limit)
+                    return try System.writeSome(fd, UnsafeRawBufferPointer(rebasing: raw[writingOffset..<end]), path: path)
+                }
+                if n <= 0 { throw SystemCallError(function: "write", errno: EIO, path: path) }
+                writingOffset += n
+            }
+        } catch {
+            let failure = EventLogError(
+                .writeFailed, path: path,
+                "\(error) after \(writingOffset) of \(writing.count) bytes; the unwritten events are kept in memory and the write is retried",
+                errorNumber: error.errno)
+            lock.withLock {
+                broken = true
+                lastFailure = failure
+                lastFailureAt = System.monotonicNanoseconds()
+            }
+            throw failure
+        }
+        writtenThrough = writingLastSequence
+        writing.removeAll(keepingCapacity: true)
+        writingOffset = 0
+    }
+
+    private func notifyDurable(_ sequence: Int64) {
+        lock.lock()
+        guard sequence > reportedDurable else {
+            lock.unlock()
+            return
+        }
+        reportedDurable = sequence
+        let handlers = durableHandlers
+        lock.unlock()
+        for handler in handlers { handler(sequence) }
+    }
+
+    // MARK: The flusher thread
+
+    /// Starts the background flusher (when there is a sync interval); false if it cannot.
+    func startFlusher() -> Bool {
+        guard intervalNanoseconds != nil else { return true }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(
+            &thread, nil,
+            { context in
+                let core = Unmanaged<EventLogCore>.fromOpaque(context!).takeRetainedValue()
+                core.flusherLoop()
+                return nil
+            }, context)
+        guard rc == 0 else {
+            Unmanaged<EventLogCore>.fromOpaque(context).release()
+            return false
+        }
+        lock.withLock { flusherThread = thread }
+        return true
+    }
+
+    private func flusherLoop() {
+        Thread.current.name = "litmus-eventlog"
+        let interval = intervalNanoseconds ?? 20_000_000
+        lock.lock()
+        while !stopFlusher {
+            if dead != nil || (pending.isEmpty && !broken) {
+                flusherIdle = true
+                flusherWake.wait()
+                flusherIdle = false
+                continue
+            }
+            var start = pending.isEmpty ? lastFailureAt : pendingSince
+            if broken { start = max(start, lastFailureAt) }
+            let due = start + interval
+            if System.monotonicNanoseconds() < due {
+                flusherWake.wait(untilMonotonic: due)
+                continue
+            }
+            lock.unlock()
+            var advanced: Int64?
+            ioLock.lock()
+            do {
+                advanced = try writeAndSyncLocked(through: .max)
+            } catch {
+                lock.withLock { if unreported == nil { unreported = error as? EventLogError } }
+            }
+            ioLock.unlock()
+            if let advanced { notifyDurable(advanced) }
+            lock.lock()
+        }
+        lock.unlock()
+    }
+
+    // MARK: Closing
+
+    func close() throws {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        lock.lock()
+        if state == .closed {
+            lock.unlock()
+            return
+        }
+        state = .closing
+        stopFlusher = true
+        flusherWake.signal()
+        let thread = flusherThread
+        flusherThread = nil
+        lock.unlock()
+        if let thread {
+            // The last reference can go away on the flusher thread itself (in an onDurable
+            // handler): it cannot join itself, and it ends as soon as this returns.
+            if pthread_equal(thread, pthread_self()) != 0 {
+                pthread_detach(thread)
+            } else {
+                pthread_join(thread, nil)
+            }
+        }
+
+        ioLock.lock()
+        let advanced: Int64?
+        do {
+            advanced = try writeAndSyncLocked(through: .max)
+        } catch let error as EventLogError where error.code == .syncFailed {
+            // Nothing more can be made durable: write what is left (best effort) and close.
+            try? writeLocked()
+            closeFileLocked()
+            ioLock.unlock()
+            throw error
+        } catch {
+            ioLock.unlock()
+            throw error
+        }
+        closeFileLocked()
+        ioLock.unlock()
+        lock.withLock { unreported = nil }
+        if let advanced { notifyDurable(advanced) }
+    }
+
+    /// With `ioLock` held: unlock and close the file.
+    private func closeFileLocked() {
+        guard fileOpen else { return }
+        try? System.unlockFile(fd, path: path)
+        System.closeFile(fd)
+        fileOpen = false
+        lock.withLock { state = .closed }
+    }
+
+    /// Close for a log released without `close()`: flush what can be flushed, then close the
+    /// file whatever happens, saying on stderr what could not be written.
+    func closeFromDeinit() {
+        do {
+            try close()
+        } catch {
+            ioLock.lock()
+            let unwritten = (writing.count - writingOffset) + lock.withLock { pending.count }
+            closeFileLocked()
+            ioLock.unlock()
+            let text = "litmus: event log \(path) released with \(unwritten) bytes of events not written: \(error)\n"
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+// litmus-test-producer: a process that writes an event log, for the crash tests
+// (Tests/LitmusTests/Data/CrashTests.swift). It reports on stdout, one line at a time, with
+// write(2) so nothing sits in a stdio buffer when it is killed:
+//
+//   litmus-test-producer crash <dataDir> <session-uuid>
+//       prints "path <file>", then emits RunStarted and measurements (with a step.ended every
+//       97 events) until killed, printing "ack <sequence>" each time the durable sequence grows.
+//   litmus-test-producer flush <dataDir> <session-uuid> <count>
+//       emits RunStarted and <count> measurements, flush()es, prints "flushed <sequence> <file>",
+//       then waits (with the log open) until killed or until stdin closes.
+import Foundation
+import Litmus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func say(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, bytes.count - done) }
+        if n > 0 {
+            done += n
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            exit(3)
+        }
+    }
+}
+
+func fail(_ text: String) -> Never {
+    FileHandle.standardError.write(Data("litmus-test-producer: \(text)\n".utf8))
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let session = UUID(uuidString: arguments[3]) else {
+    fail("usage: litmus-test-producer crash|flush <dataDir> <session-uuid> [count]")
+}
+let mode = arguments[1]
+let store = EventStore(dataDir: arguments[2])
+let run = UUID()
+
+func measurement(_ sequence: Int64) -> Event {
+    Event(
+        sessionID: session, runID: run,
+        .measurement(
+            Measurement(
+                stepIndex: sequence / 97, stepPath: "crash", vectorIndex: sequence % 97, name: "m\(sequence)",
+                value: Double(sequence), unit: "V", outcome: .passed, limitLow: -1, limitHigh: 1e12)))
+}
+
+do {
+    let log = try store.eventLog(sessionID: session)
+    var next: Int64 = 0
+    func emit(_ event: Event) throws {
+        let sequence = try log.append(event)
+        guard sequence == next else { fail("sequence \(sequence), expected \(next)") }
+        next += 1
+    }
+    switch mode {
+    case "crash":
+        log.onDurable { say("ack \($0)") }
+        say("path \(log.path)")
+        try emit(Event(sessionID: session, runID: run, .runStarted(RunStarted(dutSerial: "SN-CRASH"))))
+        while true {
+            if next % 97 == 0 {
+                try emit(Event(sessionID: session, runID: run, .stepEnded(StepEnded(name: "crash", index: next / 97, outcome: .passed))))
+            } else {
+                try emit(measurement(next))
+            }
+            if next % 50 == 0 { usleep(300) }
+        }
+    case "flush":
+        guard arguments.count >= 5, let count = Int(arguments[4]) else { fail("flush needs a count") }
+        try emit(Event(sessionID: session, runID: run, .runStarted(RunStarted(dutSerial: "SN-FLUSH"))))
+        for _ in 0..<count { try emit(measurement(next)) }
+        try log.flush()
+        say("flushed \(log.durableSequence) \(log.path)")
+        // Keep the log open (and locked) until killed or told to stop.
+        _ = FileHandle.standardInput.readDataToEndOfFile()
+        try log.close()
+        say("closed")
+    default:
+        fail("unknown mode \(mode)")
+    }
+} catch {
+    fail("\(error)")
+}
