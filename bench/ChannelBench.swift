@@ -1,0 +1,138 @@
+// Channel store append rates, with baselines measured in the same run (the machines are
+// shared and noisy, so the ratios say more than the absolute numbers):
+//
+//  - bulk: `append(contentsOf:)` of f64 arrays, against memcpy of the same bytes into a
+//    pre-touched buffer as large as the data (what the kernel's copy into the page cache is);
+//  - single: `append(_: Double)` (each with its own clock reading and returned URI), against
+//    storing each value through a call the optimiser cannot see through.
+//
+// The store runs with its default options (64 MiB segments, background fdatasync every
+// 100 ms), writing to a temporary directory (LITMUS_BENCH_DIR overrides) that is removed after.
+import Foundation
+import Litmus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func runChannelBenchmark() {
+    var base = ProcessInfo.processInfo.environment["LITMUS_BENCH_DIR"] ?? NSTemporaryDirectory()
+    while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+    let root = base + "/litmus-channel-bench-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let rounds = 5
+    print("Channel store append rates (best of \(rounds) rounds; data in \(root))")
+
+    // MARK: Bulk
+    let chunk = (0..<65_536).map { Double($0) * 0.001 }
+    let chunksPerRound = 256  // 16 Mi samples, 128 MiB per round
+    let bulkSamples = Double(chunk.count * chunksPerRound)
+
+    let copyNs = channelBenchBest(rounds) { () -> UInt64 in
+        let bytes = chunk.count * 8
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: bytes * chunksPerRound, alignment: 64)
+        defer { destination.deallocate() }
+        memset(destination, 1, bytes * chunksPerRound)  // pre-touch: no page faults in the timing
+        let start = channelBenchClock()
+        chunk.withUnsafeBytes { source in
+            for i in 0..<chunksPerRound { memcpy(destination + i * bytes, source.baseAddress!, bytes) }
+        }
+        let elapsed = channelBenchClock() - start
+        channelBenchSink = destination.load(fromByteOffset: 8 * 12345, as: Double.self)
+        return elapsed
+    }
+    var flushedNs = UInt64.max
+    var compactNs = UInt64.max
+    let bulkNs = channelBenchBest(rounds) { () -> UInt64 in
+        channelBenchRound(root) { store in
+            let channel = try store.channel("bulk", type: .f64, unit: "V")
+            let start = channelBenchClock()
+            for _ in 0..<chunksPerRound { try channel.append(contentsOf: chunk) }
+            let appended = channelBenchClock() - start
+            try store.flush()
+            flushedNs = min(flushedNs, channelBenchClock() - start)
+            if compactNs == .max {  // once: what close() adds for such a channel
+                try store.close()
+                let compactStart = channelBenchClock()
+                try ChannelStore.compact(dataDir: store.dataDir, sessionID: store.sessionID)
+                compactNs = channelBenchClock() - compactStart
+            }
+            return appended
+        }
+    }
+    channelBenchRow("memcpy of the same bytes (baseline)", samples: bulkSamples, ns: copyNs, baseline: copyNs)
+    channelBenchRow("append(contentsOf:) of 64 Ki-sample f64 arrays", samples: bulkSamples, ns: bulkNs, baseline: copyNs)
+    channelBenchRow("  ... including the final flush (fdatasync)", samples: bulkSamples, ns: flushedNs, baseline: copyNs)
+    channelBenchRow("  compaction of such a channel to Parquet (once)", samples: bulkSamples, ns: compactNs, baseline: nil)
+
+    // MARK: Single scalars
+    let singles = 5_000_000
+    let storeBaseline = ChannelBenchStore(capacity: singles)
+    let storeNs = channelBenchBest(rounds) { () -> UInt64 in
+        let start = channelBenchClock()
+        for i in 0..<singles { storeBaseline.store(Double(i), at: i) }
+        return channelBenchClock() - start
+    }
+    let singleNs = channelBenchBest(rounds) { () -> UInt64 in
+        channelBenchRound(root) { store in
+            let channel = try store.channel("single", type: .f64, unit: "V")
+            let start = channelBenchClock()
+            for i in 0..<singles { try channel.append(Double(i)) }
+            return channelBenchClock() - start
+        }
+    }
+    channelBenchRow("store of each Double through an opaque call (baseline)", samples: Double(singles), ns: storeNs, baseline: storeNs)
+    channelBenchRow("append(Double), one call per sample", samples: Double(singles), ns: singleNs, baseline: storeNs)
+
+    let bulkRate = bulkSamples / (Double(bulkNs) / 1e9)
+    let singleRate = Double(singles) / (Double(singleNs) / 1e9)
+    print(String(format: "  goals: bulk >= 50 M/s: %@ (%.0f M/s); single >= 5 M/s: %@ (%.1f M/s)",
+                 (bulkRate >= 50e6 ? "met" : "NOT met") as NSString, bulkRate / 1e6,
+                 (singleRate >= 5e6 ? "met" : "NOT met") as NSString, singleRate / 1e6))
+}
+
+/// Runs one round in a fresh store and session (removed afterwards); returns its timing.
+private func channelBenchRound(_ root: String, _ body: (ChannelStore) throws -> UInt64) -> UInt64 {
+    let dir = root + "/round-\(UUID().uuidString.prefix(8))"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let store = ChannelStore(dataDir: dir, sessionID: UUID(), options: ChannelStore.Options(compactOnClose: false))
+    do {
+        let ns = try body(store)
+        try store.close()
+        return ns
+    } catch {
+        print("  error: \(error)")
+        return .max
+    }
+}
+
+private func channelBenchBest(_ rounds: Int, _ body: () -> UInt64) -> UInt64 {
+    (0..<rounds).map { _ in body() }.min() ?? .max
+}
+
+private func channelBenchRow(_ label: String, samples: Double, ns: UInt64, baseline: UInt64?) {
+    let rate = samples / (Double(ns) / 1e9)
+    let padded = label.count < 58 ? label + String(repeating: " ", count: 58 - label.count) : label
+    var line = "  " + padded + String(format: " %8.1f M samples/s  %6.2f ns/sample", rate / 1e6, Double(ns) / samples)
+    if let baseline { line += String(format: "  %6.2fx baseline time", Double(ns) / Double(max(baseline, 1))) }
+    print(line)
+}
+
+private func channelBenchClock() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+nonisolated(unsafe) private var channelBenchSink = 0.0
+
+/// The single-append baseline: one value stored per call into a preallocated buffer.
+private final class ChannelBenchStore {
+    private let buffer: UnsafeMutablePointer<Double>
+    init(capacity: Int) {
+        buffer = .allocate(capacity: capacity)
+        buffer.initialize(repeating: 0, count: capacity)
+    }
+    deinit { buffer.deallocate() }
+    @inline(never) func store(_ value: Double, at index: Int) { buffer[index] = value }
+}
