@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
         .executable(name: "litmus", targets: ["litmus"]),
         .executable(name: "litmus-bench", targets: ["LitmusBench"]),
+        .executable(name: "litmus-test-producer", targets: ["LitmusTestProducer"]),
         // Driver plugins: each is its own shared library, liblitmus-<name>.so, found by the
         // loader next to the litmus binary or on LITMUS_PLUGIN_PATH.
         .library(name: "litmus-mock", type: .dynamic, targets: ["LitmusMockDriver"]),
@@ -66,6 +67,7 @@ let package = Package(
             name: "litmus",
             dependencies: [
                 "Litmus",
+                "LitmusJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,6 +88,7 @@ let package = Package(
 
         // Benchmarks: ratios against a baseline measured in the same run.
         .executableTarget(name: "LitmusBench", dependencies: ["Litmus", "LitmusParquet"], path: "bench"),
+        .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(name: "LitmusTests", dependencies: ["Litmus"], exclude: ["Fixtures"]),
         .testTarget(name: "LitmusParquetTests", dependencies: ["LitmusParquet"]),

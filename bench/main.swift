@@ -1,7 +1,7 @@
 // litmus-bench: speed of the driver ABI, as ratios against baselines measured in the same run
 // (these machines are shared and noisy, so absolute numbers alone mean little).
 //
-//   swift run -c release litmus-bench            (or: make bench)
+//   swift run -c release litmus-bench [abi|events|materializer|parquet|channels ...]   (or: make bench)
 //
 // Plugins are found like the litmus tool finds them: LITMUS_PLUGIN_PATH, then next to this
 // binary (a release build puts liblitmus-*.so beside it).
@@ -39,53 +39,70 @@ final class DirectBaseline {
     @inline(never) func call() -> Double { reading() }
 }
 
-let registry = DriverRegistry()
-registry.loadSearchPath()
-for problem in registry.diagnostics { print("warning: \(problem)") }
+func runABIBenchmark() {
+    let registry = DriverRegistry()
+    registry.loadSearchPath()
+    for problem in registry.diagnostics { print("warning: \(problem)") }
 
-let n = 2_000_000
-print("Driver ABI call cost (\(n) calls per round, best of 7 rounds)")
-let baseline = DirectBaseline()
-let direct = measure(n) { baseline.call() }
-print(String(format: "  %-58@ %8.1f ns/call", "direct Swift closure call (baseline)" as NSString, direct.ns))
+    let n = 2_000_000
+    print("Driver ABI call cost (\(n) calls per round, best of 7 rounds)")
+    let baseline = DirectBaseline()
+    let direct = measure(n) { baseline.call() }
+    print(String(format: "  %-58@ %8.1f ns/call", "direct Swift closure call (baseline)" as NSString, direct.ns))
 
-func row(_ label: String, _ result: (ns: Double, sink: Double)) {
-    print(String(format: "  %-58@ %8.1f ns/call  %7.1fx baseline", label as NSString, result.ns, result.ns / max(direct.ns, 0.1)))
+    func row(_ label: String, _ result: (ns: Double, sink: Double)) {
+        print(String(format: "  %-58@ %8.1f ns/call  %7.1fx baseline", label as NSString, result.ns, result.ns / max(direct.ns, 0.1)))
+    }
+
+    do {
+        let noTrace = try registry.open(
+            "MOCK::bench", options: ["config": #"{"measure_dc_voltage": 5.0}"#, "trace_limit": .i64(0)])
+        let traced = try registry.open("MOCK::bench-traced", options: ["config": #"{"measure_dc_voltage": 5.0}"#])
+        let op = try noTrace.operation(named: "measure_dc_voltage")
+
+        let byName = try measure(n) { try noTrace.call("measure_dc_voltage").doubleValue! }
+        row("mock measure_dc_voltage() via call(name)", byName)
+        row("mock measure_dc_voltage() via dispatch(resolved op)", try measure(n) { try noTrace.dispatch(op, []).doubleValue! })
+        row("mock set_voltage(3.3) via call(name) (f64 argument)", try measure(n) {
+            _ = try noTrace.call("set_voltage", .f64(3.3))
+            return 0
+        })
+        row("mock measure_dc_voltage() with call trace on", try measure(n / 4) { try traced.call("measure_dc_voltage").doubleValue! })
+
+        let example = try registry.open("EXAMPLE::dmm0::INSTR")
+        row("example-c (C plugin) measure_dc_voltage() via call(name)", try measure(n) {
+            try example.call("measure_dc_voltage").doubleValue!
+        })
+        row("example-c (C plugin) query(\"MEAS:VOLT:DC?\") write+read", try measure(n / 4) {
+            Double(try example.query("MEAS:VOLT:DC?").utf8.count)
+        })
+        let sim = try registry.open("SIM::dmm::INSTR", options: ["trace_limit": .i64(0)])
+        row("sim SCPI query(\"MEAS:VOLT:DC?\") write+read through the ABI", try measure(n / 20) {
+            Double(try sim.query("MEAS:VOLT:DC?").utf8.count)
+        })
+
+        let goal = 200.0
+        print(
+            String(
+                format: "Goal: <= %.0f ns per mock operation call through the ABI: %@ (%.1f ns)", goal,
+                byName.ns <= goal ? "met" : "NOT met", byName.ns))
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 }
 
-do {
-    let noTrace = try registry.open(
-        "MOCK::bench", options: ["config": #"{"measure_dc_voltage": 5.0}"#, "trace_limit": .i64(0)])
-    let traced = try registry.open("MOCK::bench-traced", options: ["config": #"{"measure_dc_voltage": 5.0}"#])
-    let op = try noTrace.operation(named: "measure_dc_voltage")
-
-    let byName = try measure(n) { try noTrace.call("measure_dc_voltage").doubleValue! }
-    row("mock measure_dc_voltage() via call(name)", byName)
-    row("mock measure_dc_voltage() via dispatch(resolved op)", try measure(n) { try noTrace.dispatch(op, []).doubleValue! })
-    row("mock set_voltage(3.3) via call(name) (f64 argument)", try measure(n) {
-        _ = try noTrace.call("set_voltage", .f64(3.3))
-        return 0
-    })
-    row("mock measure_dc_voltage() with call trace on", try measure(n / 4) { try traced.call("measure_dc_voltage").doubleValue! })
-
-    let example = try registry.open("EXAMPLE::dmm0::INSTR")
-    row("example-c (C plugin) measure_dc_voltage() via call(name)", try measure(n) {
-        try example.call("measure_dc_voltage").doubleValue!
-    })
-    row("example-c (C plugin) query(\"MEAS:VOLT:DC?\") write+read", try measure(n / 4) {
-        Double(try example.query("MEAS:VOLT:DC?").utf8.count)
-    })
-    let sim = try registry.open("SIM::dmm::INSTR", options: ["trace_limit": .i64(0)])
-    row("sim SCPI query(\"MEAS:VOLT:DC?\") write+read through the ABI", try measure(n / 20) {
-        Double(try sim.query("MEAS:VOLT:DC?").utf8.count)
-    })
-
-    let goal = 200.0
-    print(
-        String(
-            format: "Goal: <= %.0f ns per mock operation call through the ABI: %@ (%.1f ns)", goal,
-            byName.ns <= goal ? "met" : "NOT met", byName.ns))
-} catch {
-    print("error: \(error)")
-    exit(1)
+/// Sections, in order; name some on the command line to run only those.
+let sections: [(String, () -> Void)] = [
+    ("abi", runABIBenchmark), ("events", runEventLogBenchmark), ("materializer", runMaterializerBenchmark),
+    ("parquet", runParquetBenchmark), ("channels", runChannelBenchmark),
+]
+let chosen = Set(CommandLine.arguments.dropFirst())
+if let unknown = chosen.first(where: { name in !sections.contains { $0.0 == name } }) {
+    print("unknown section '\(unknown)'; sections: \(sections.map(\.0).joined(separator: ", "))")
+    exit(2)
+}
+for (name, run) in sections where chosen.isEmpty || chosen.contains(name) {
+    run()
+    print("")
 }

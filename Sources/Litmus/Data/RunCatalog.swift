@@ -1,0 +1,73 @@
+import Foundation
+
+/// The runs of a data directory, rebuilt from its event log (the source of truth).
+public struct RunCatalog: Sendable {
+    /// One run, summarised.
+    public struct Summary: Sendable {
+        public var runID: UUID
+        public var sessionID: UUID
+        public var dutSerial: String
+        public var stationID: String?
+        public var testPhase: String?
+        public var startedAt: Timestamp?
+        public var endedAt: Timestamp?
+        /// nil while the run is still open.
+        public var outcome: Outcome?
+        public var measurements: Int
+        public var failedMeasurements: Int
+        /// The Parquet file, once materialized.
+        public var parquetPath: String?
+    }
+
+    public private(set) var runs: [UUID: RunAccumulator] = [:]
+    /// Problems met while reading the event log (torn tails, corruption).
+    public private(set) var problems: [String] = []
+
+    /// Reads every session of `dataDir`.
+    public init(dataDir: String) throws {
+        for session in EventReader.sessions(dataDir: dataDir) {
+            let read = try EventReader.events(dataDir: dataDir, sessionID: session)
+            problems += read.problems.map { "\($0)" }
+            var sessionStarted: Event?
+            for event in read.events {
+                if case .sessionStarted = event.body { sessionStarted = event }
+                guard let id = event.runID else { continue }
+                if runs[id] == nil {
+                    var run = RunAccumulator(runID: id)
+                    if let s = sessionStarted { run.add(s) }
+                    runs[id] = run
+                }
+                runs[id]!.add(event)
+            }
+        }
+    }
+
+    /// Summaries, newest first.
+    public var summaries: [Summary] {
+        runs.values.filter { $0.started != nil }.map { run in
+            Summary(
+                runID: run.runID, sessionID: run.sessionID ?? run.runID, dutSerial: run.started?.dutSerial ?? "",
+                stationID: run.started?.stationID ?? run.session?.stationID, testPhase: run.started?.testPhase,
+                startedAt: run.startedAt, endedAt: run.endedAt, outcome: run.ended?.outcome,
+                measurements: run.measurements.count,
+                failedMeasurements: run.measurements.filter { $0.event.outcome == .failed || $0.event.outcome == .errored }.count,
+                parquetPath: run.materialized?.path)
+        }.sorted { ($0.startedAt ?? Timestamp(microseconds: 0)) > ($1.startedAt ?? Timestamp(microseconds: 0)) }
+    }
+
+    /// The run whose id is or starts with `prefix` (at least 4 characters).
+    ///
+    /// - Throws: ``RunsDaemonError`` when none or several match.
+    public func run(matching prefix: String) throws -> RunAccumulator {
+        let p = prefix.lowercased()
+        guard p.count >= 4 else { throw RunsDaemonError("give at least 4 characters of the run id") }
+        let matches = runs.values.filter { $0.runID.uuidString.lowercased().hasPrefix(p) }
+        guard let first = matches.first else {
+            throw RunsDaemonError("no run id starts with '\(prefix)'; `litmus runs list` shows the runs")
+        }
+        guard matches.count == 1 else {
+            throw RunsDaemonError("'\(prefix)' matches \(matches.count) runs; give more of the id")
+        }
+        return first
+    }
+}
