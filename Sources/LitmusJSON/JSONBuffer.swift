@@ -12,45 +12,116 @@
 /// ``key(_:)`` takes any `String`. Fields whose value is nil are left out. Doubles use the
 /// shortest text that reads back as the same double; NaN and infinities become the strings
 /// "NaN", "Infinity" and "-Infinity".
-public struct JSONBuffer: Sendable {
-    public var bytes: [UInt8]
+public struct JSONBuffer: @unchecked Sendable {
+    /// Owns the memory. Immutable, so the hot path touches only this struct's fields (no
+    /// class-property access checks); writes copy the bytes first when a copy of the buffer
+    /// shares the owner (value semantics).
+    @usableFromInline
+    final class Owner {
+        @usableFromInline let base: UnsafeMutablePointer<UInt8>
+        @usableFromInline init(capacity: Int) { base = .allocate(capacity: capacity) }
+        deinit { base.deallocate() }
+    }
+
+    @usableFromInline var owner: Owner
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var used = 0
+    @usableFromInline var capacity: Int
     /// Whether the next member or element needs a comma before it.
     @usableFromInline var needsComma = false
 
     public init(capacity: Int = 512) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        owner = Owner(capacity: self.capacity)
+        base = owner.base
+    }
+
+    /// The bytes written so far, copied.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: used)) }
+
+    /// The number of bytes written so far.
+    @inlinable public var count: Int { used }
+
+    /// Calls `body` with the bytes written so far (valid only during the call).
+    @inlinable
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(owner) { try body(UnsafeBufferPointer(start: base, count: used)) }
+    }
+
+    /// Room for `n` more bytes; returns where they go. Callers write what they reserved (or
+    /// less) and then call ``commit(_:)``.
+    @inlinable
+    public mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if used + n > capacity || !isKnownUniquelyReferenced(&owner) { relocate(minimum: used + n) }
+        return base + used
+    }
+
+    /// Moves the bytes to new memory of at least `minimum` bytes, owned by this buffer alone.
+    @usableFromInline
+    mutating func relocate(minimum: Int) {
+        var newCapacity = capacity
+        while newCapacity < minimum { newCapacity *= 2 }
+        let fresh = Owner(capacity: newCapacity)
+        fresh.base.update(from: base, count: used)
+        owner = fresh
+        base = fresh.base
+        capacity = newCapacity
+    }
+
+    @inlinable
+    public mutating func commit(_ n: Int) { used += n }
+
+    /// For extensions that write a value in place with ``reserve(_:)``: call before writing.
+    @inlinable
+    public mutating func separatorBeforeValue() { separator() }
+
+    /// For extensions that write a value in place: call after writing it.
+    @inlinable
+    public mutating func valueWritten() { needsComma = true }
+
+    @inlinable
+    mutating func append(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        commit(1)
+    }
+
+    @inlinable
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let source = buffer.baseAddress, buffer.count > 0 else { return }
+        reserve(buffer.count).update(from: source, count: buffer.count)
+        commit(buffer.count)
     }
 
     @inlinable
     public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+        if !isKnownUniquelyReferenced(&owner) { relocate(minimum: 0) }
+        used = 0
         needsComma = false
     }
 
     @inlinable
     public mutating func beginObject() {
         separator()
-        bytes.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         needsComma = false
     }
 
     @inlinable
     public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     @inlinable
     public mutating func beginArray() {
         separator()
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         needsComma = false
     }
 
     @inlinable
     public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+        append(UInt8(ascii: "]"))
         needsComma = true
     }
 
@@ -59,24 +130,31 @@ public struct JSONBuffer: Sendable {
     public mutating func key(_ key: String) {
         separator()
         appendQuoted(key)
-        bytes.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     /// Starts a member with a fixed name that needs no escaping: `"key":`.
     @inlinable
     public mutating func key(static key: StaticString) {
-        separator()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let n = key.utf8CodeUnitCount
+        let p = reserve(n + 4)
+        var i = 0
+        if needsComma {
+            p[0] = UInt8(ascii: ",")
+            i = 1
+        }
+        p[i] = UInt8(ascii: "\"")
+        (p + i + 1).update(from: key.utf8Start, count: n)
+        p[i + n + 1] = UInt8(ascii: "\"")
+        p[i + n + 2] = UInt8(ascii: ":")
+        commit(i + n + 3)
         needsComma = false
     }
 
     @inlinable
     mutating func separator() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { append(UInt8(ascii: ",")) }
     }
 
     // MARK: Values
@@ -148,7 +226,7 @@ public struct JSONBuffer: Sendable {
     @inlinable
     public mutating func raw(_ json: UnsafeRawBufferPointer) {
         separator()
-        bytes.append(contentsOf: json)
+        append(json.assumingMemoryBound(to: UInt8.self))
         needsComma = true
     }
 
@@ -205,35 +283,47 @@ public struct JSONBuffer: Sendable {
 
     @inlinable
     mutating func appendASCII(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
-        bytes.append(a)
-        bytes.append(b)
-        bytes.append(c)
-        bytes.append(d)
+        let p = reserve(4)
+        p[0] = a
+        p[1] = b
+        p[2] = c
+        p[3] = d
+        commit(4)
     }
 
     @inlinable
     mutating func appendASCII(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ e: UInt8) {
         appendASCII(a, b, c, d)
-        bytes.append(e)
+        append(e)
     }
 
     @inlinable
     mutating func appendInteger(_ x: Int64) {
+        let p = reserve(20)
         if x >= 0 && x < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(x))
+            p[0] = UInt8(ascii: "0") &+ UInt8(x)
+            commit(1)
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
-            var n = x.magnitude
-            var i = 20
-            repeat {
-                i -= 1
-                scratch[i] = UInt8(ascii: "0") &+ UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            if x < 0 { bytes.append(UInt8(ascii: "-")) }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[i...]))
+        var n = x.magnitude
+        var digits = 0
+        var probe = n
+        repeat {
+            digits += 1
+            probe /= 10
+        } while probe > 0
+        var i = 0
+        if x < 0 {
+            p[0] = UInt8(ascii: "-")
+            i = 1
         }
+        var at = i + digits - 1
+        repeat {
+            p[at] = UInt8(ascii: "0") &+ UInt8(n % 10)
+            n /= 10
+            at -= 1
+        } while n > 0
+        commit(i + digits)
     }
 
     @inlinable
@@ -244,19 +334,20 @@ public struct JSONBuffer: Sendable {
             appendQuoted(x > 0 ? "Infinity" : "-Infinity")
         } else if x == x.rounded(.towardZero), abs(x) < 1e15 {
             // Integral doubles: "5.0", like Swift's description, without the formatting cost.
-            if x == 0 && x.sign == .minus { bytes.append(UInt8(ascii: "-")) }
+            if x == 0 && x.sign == .minus { append(UInt8(ascii: "-")) }
             appendInteger(Int64(x))
-            bytes.append(UInt8(ascii: "."))
-            bytes.append(UInt8(ascii: "0"))
+            append(UInt8(ascii: "."))
+            append(UInt8(ascii: "0"))
         } else {
+            // The shortest text that reads back as the same double (up to 15 bytes it is a
+            // small string: no allocation).
             var text = x.description
-            text.withUTF8 { bytes.append(contentsOf: $0) }
+            text.withUTF8 { append($0) }
         }
     }
 
     @inlinable
     mutating func appendQuoted(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
             var clean = true
@@ -265,31 +356,45 @@ public struct JSONBuffer: Sendable {
                 break
             }
             if clean {
-                bytes.append(contentsOf: utf8)
+                let p = reserve(utf8.count + 2)
+                p[0] = UInt8(ascii: "\"")
+                if let source = utf8.baseAddress { (p + 1).update(from: source, count: utf8.count) }
+                p[utf8.count + 1] = UInt8(ascii: "\"")
+                commit(utf8.count + 2)
             } else {
+                append(UInt8(ascii: "\""))
                 appendEscaped(utf8)
+                append(UInt8(ascii: "\""))
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+    }
+
+    @inlinable
+    mutating func appendASCII2(_ a: UInt8, _ b: UInt8) {
+        let p = reserve(2)
+        p[0] = a
+        p[1] = b
+        commit(2)
     }
 
     @usableFromInline
     mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for (i, c) in utf8.enumerated() where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            append(UnsafeBufferPointer(rebasing: utf8[start..<i]))
             switch c {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+            case 0x22: appendASCII2(0x5C, 0x22)
+            case 0x5C: appendASCII2(0x5C, 0x5C)
+            case 0x0A: appendASCII2(0x5C, 0x6E)
+            case 0x0D: appendASCII2(0x5C, 0x72)
+            case 0x09: appendASCII2(0x5C, 0x74)
             default:
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, lowerHexDigit(c >> 4), lowerHexDigit(c & 0x0F)])
+                appendASCII(0x5C, 0x75, 0x30, 0x30)
+                appendASCII2(lowerHexDigit(c >> 4), lowerHexDigit(c & 0x0F))
             }
             start = i + 1
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+        append(UnsafeBufferPointer(rebasing: utf8[start...]))
     }
 }
 

@@ -31,11 +31,19 @@ public enum EventCoding {
         json.field("seq", event.sequence)
         encodeBody(event.body, into: &json)
         json.endObject()
-        let crc = json.bytes.withUnsafeBufferPointer { litmus_crc32c(0, $0.baseAddress, $0.count) }
-        out.append(contentsOf: json.bytes.dropLast())
-        out.append(contentsOf: #","crc":""#.utf8)
-        appendHex32(crc, to: &out)
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}"), UInt8(ascii: "\n")])
+        json.withBytes { line in
+            let crc = litmus_crc32c(0, line.baseAddress, line.count)
+            // The line without its closing brace, then `,"crc":"xxxxxxxx"}` and the newline.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { tail in
+                for (i, b) in #","crc":""#.utf8.enumerated() { tail[i] = b }
+                for i in 0..<8 { tail[8 + i] = lowerHexDigit(UInt8((crc >> UInt32(28 - 4 * i)) & 0xF)) }
+                tail[16] = UInt8(ascii: "\"")
+                tail[17] = UInt8(ascii: "}")
+                tail[18] = UInt8(ascii: "\n")
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: line[..<(line.count - 1)]))
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: tail[..<19]))
+            }
+        }
     }
 
     /// One event as a line of text (without the newline).
@@ -420,10 +428,6 @@ public enum EventCoding {
             throw EventDecodingError(field: "type", problem: "unknown event type '\(type)'")
         }
     }
-
-    static func appendHex32(_ v: UInt32, to out: inout [UInt8]) {
-        for shift in stride(from: 28, through: 0, by: -4) { out.append(lowerHexDigit(UInt8((v >> UInt32(shift)) & 0xF))) }
-    }
 }
 
 /// Why a line could not be decoded into an event.
@@ -509,37 +513,39 @@ struct Fields {
 }
 
 extension JSONBuffer {
-    /// `"name":"<uuid, lower case>"`, without allocating.
+    /// `"name":"<uuid, lower case>"`, written in place.
     mutating func uuidField(_ name: StaticString, _ u: UUID) {
         key(static: name)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { text in
-            text[0] = UInt8(ascii: "\"")
-            text[37] = UInt8(ascii: "\"")
-            withUnsafeBytes(of: u.uuid) { raw in
-                var o = 1
-                for i in 0..<16 {
-                    if i == 4 || i == 6 || i == 8 || i == 10 {
-                        text[o] = UInt8(ascii: "-")
-                        o += 1
-                    }
-                    text[o] = lowerHexDigit(raw[i] >> 4)
-                    text[o + 1] = lowerHexDigit(raw[i] & 0xF)
-                    o += 2
+        separatorBeforeValue()
+        let text = reserve(38)
+        text[0] = UInt8(ascii: "\"")
+        text[37] = UInt8(ascii: "\"")
+        withUnsafeBytes(of: u.uuid) { raw in
+            var o = 1
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    text[o] = UInt8(ascii: "-")
+                    o += 1
                 }
+                text[o] = lowerHexDigit(raw[i] >> 4)
+                text[o + 1] = lowerHexDigit(raw[i] & 0xF)
+                o += 2
             }
-            raw(UnsafeRawBufferPointer(text))
         }
+        commit(38)
+        valueWritten()
     }
 
-    /// `"name":"2026-11-26T15:27:44.123456Z"`, without allocating.
+    /// `"name":"2026-11-26T15:27:44.123456Z"`, written in place.
     mutating func timestampField(_ name: StaticString, _ t: Timestamp) {
         key(static: name)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { text in
-            text[0] = UInt8(ascii: "\"")
-            t.writeISO8601(into: UnsafeMutableBufferPointer(rebasing: text[1..<28]))
-            text[28] = UInt8(ascii: "\"")
-            raw(UnsafeRawBufferPointer(text))
-        }
+        separatorBeforeValue()
+        let text = reserve(29)
+        text[0] = UInt8(ascii: "\"")
+        t.writeISO8601(into: UnsafeMutableBufferPointer(start: text + 1, count: 27))
+        text[28] = UInt8(ascii: "\"")
+        commit(29)
+        valueWritten()
     }
 
     /// `[{"name":…,"value":…,"unit":…}]`
