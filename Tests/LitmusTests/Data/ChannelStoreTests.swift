@@ -671,11 +671,6 @@ private let noCompaction = ChannelStore.Options(compactOnClose: false)
     // MARK: Parquet
 
     private struct PythonReaders {
-        static let python: String = {
-            if let path = ProcessInfo.processInfo.environment["LITMUS_PYTHON"] { return path }
-            return TestPlugins.packageRoot + "/.venv/bin/python"
-        }()
-
         /// Reads a Parquet file with pyarrow and with DuckDB; each gives
         /// `{"columns": {...}, "types": {...}, "metadata": {...}}` with doubles as their
         /// IEEE 754 bits in hex and timestamps as microseconds.
@@ -712,12 +707,7 @@ private let noCompaction = ChannelStore.Options(compactOnClose: false)
             """#
 
         static func read(_ path: String, orderBy order: String) throws -> [String: Any] {
-            let result = try TestPlugins.run(python, ["-c", script, path, order])
-            guard result.status == 0 else {
-                throw ChannelStoreError(.io, "python failed (\(python)): \(result.output)")
-            }
-            let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-            return try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            try #require(try TestPython.json(script, [path, order]) as? [String: Any])
         }
     }
 
@@ -853,13 +843,9 @@ private let noCompaction = ChannelStore.Options(compactOnClose: false)
         let written = try ChannelStore.compact(dataDir: dir, sessionID: session)
         #expect(written == [store.sessionDirectory + "/big/samples.parquet"])
         #expect(try ChannelStore.compact(dataDir: dir, sessionID: session) == written)  // replaces it
-        let result = try TestPlugins.run(
-            PythonReaders.python,
-            [
-                "-c",
-                "import duckdb,sys; print(duckdb.connect().execute(f\"SELECT count(*), sum(value), min(sample_offset), max(sample_offset), count(*) FILTER (WHERE value <> sample_offset) FROM read_parquet('{sys.argv[1]}')\").fetchone())",
-                written[0],
-            ])
-        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "(1500000, 1124999250000.0, 0, 1499999, 0)")
+        let row = try TestPython.json(
+            "import duckdb,sys,json; print(json.dumps(duckdb.connect().execute(f\"SELECT count(*), sum(value), min(sample_offset), max(sample_offset), count(*) FILTER (WHERE value <> sample_offset) FROM read_parquet('{sys.argv[1]}')\").fetchone()))",
+            [written[0]])
+        #expect((row as? [Double]) == [1_500_000, 1_124_999_250_000, 0, 1_499_999, 0])
     }
 }
