@@ -22,9 +22,9 @@ public struct Event: Sendable {
     public var body: EventBody
 
     public init(
-        sessionID: UUID, runID: UUID? = nil, _ body: EventBody, occurredAt: Timestamp = .now(), id: UUID = UUID()
+        sessionID: UUID, runID: UUID? = nil, _ body: EventBody, occurredAt: Timestamp = .now(), id: UUID? = nil
     ) {
-        self.id = id
+        self.id = id ?? EventID.make(at: occurredAt)
         self.occurredAt = occurredAt
         self.sessionID = sessionID
         self.runID = body.isSessionEvent ? nil : runID

@@ -137,16 +137,30 @@ extension RunTable {
         var steps = run.steps
         var vectors = run.vectors
         var order = Int.max / 2
-        for (i, (m, _)) in run.measurements.enumerated() {
-            if let vi = m.vectorIndex {
-                let key = VectorKey(stepIndex: m.stepIndex, stepPath: m.stepPath, index: vi, retry: m.retry)
-                if vectors[key] == nil {
-                    order += 1
-                    vectors[key] = RunAccumulator.VectorRecord(order: order)
+        // Consecutive measurements nearly always share a scope: group runs of them at once
+        // instead of hashing each one's key.
+        run.measurements.withUnsafeBufferPointer { ms in
+            var i = 0
+            while i < ms.count {
+                let first = ms[i].event
+                var j = i + 1
+                while j < ms.count, ms[j].event.vectorIndex == first.vectorIndex, ms[j].event.retry == first.retry,
+                    ms[j].event.stepIndex == first.stepIndex, ms[j].event.stepPath == first.stepPath
+                {
+                    j += 1
                 }
-                vectorMeasurements[key, default: []].append(i)
-            } else {
-                stepMeasurements[StepKey(index: m.stepIndex, path: m.stepPath, retry: m.retry), default: []].append(i)
+                if let vi = first.vectorIndex {
+                    let key = VectorKey(stepIndex: first.stepIndex, stepPath: first.stepPath, index: vi, retry: first.retry)
+                    if vectors[key] == nil {
+                        order += 1
+                        vectors[key] = RunAccumulator.VectorRecord(order: order)
+                    }
+                    vectorMeasurements[key, default: []].append(contentsOf: i..<j)
+                } else {
+                    stepMeasurements[StepKey(index: first.stepIndex, path: first.stepPath, retry: first.retry), default: []]
+                        .append(contentsOf: i..<j)
+                }
+                i = j
             }
         }
         for key in vectors.keys {
@@ -175,6 +189,11 @@ extension RunTable {
             }
         }
         var plan = Plan()
+        let planned = 1 + steps.count + vectors.count + run.measurements.count
+        plan.kinds.reserveCapacity(planned)
+        plan.step.reserveCapacity(planned)
+        plan.vector.reserveCapacity(planned)
+        plan.measurement.reserveCapacity(planned)
         var stepList: [(key: StepKey, record: RunAccumulator.StepRecord)] = []
         var vectorList: [(key: VectorKey, record: RunAccumulator.VectorRecord)] = []
         plan.add("run", -1, -1, -1)
@@ -203,46 +222,30 @@ extension RunTable {
         rowCount = plan.kinds.count
         let rows = 0..<rowCount
 
-        // Columns, each filled in one pass over the plan.
-        func strings(_ c: Int, _ value: (Int) -> String?) {
-            var values: [String] = []
-            var valid: [Bool] = []
-            values.reserveCapacity(rowCount)
-            valid.reserveCapacity(rowCount)
-            for row in rows {
-                let v = value(row)
-                values.append(v ?? "")
-                valid.append(v != nil)
-            }
-            columns[c].strings = values
-            columns[c].valid = valid
+        // Columns, each filled in one pass over the plan. The passes are independent: they
+        // are collected here and run on all cores at the end.
+        enum Filled {
+            case strings([String], [Bool]), ints([Int64], [Bool]), doubles([Double], [Bool]), bools([Bool], [Bool])
         }
-        func ints(_ c: Int, _ value: (Int) -> Int64?) {
-            var values: [Int64] = []
-            var valid: [Bool] = []
-            values.reserveCapacity(rowCount)
-            valid.reserveCapacity(rowCount)
-            for row in rows {
-                let v = value(row)
-                values.append(v ?? 0)
-                valid.append(v != nil)
+        var jobs: [(column: Int, fill: () -> Filled)] = []
+        func column<T>(_ value: @escaping (Int) -> T?, _ empty: T, _ wrap: @escaping ([T], [Bool]) -> Filled) -> () -> Filled {
+            {
+                var values: [T] = []
+                var valid: [Bool] = []
+                values.reserveCapacity(rows.count)
+                valid.reserveCapacity(rows.count)
+                for row in rows {
+                    let v = value(row)
+                    values.append(v ?? empty)
+                    valid.append(v != nil)
+                }
+                return wrap(values, valid)
             }
-            columns[c].ints = values
-            columns[c].valid = valid
         }
-        func doubles(_ c: Int, _ value: (Int) -> Double?) {
-            var values: [Double] = []
-            var valid: [Bool] = []
-            values.reserveCapacity(rowCount)
-            valid.reserveCapacity(rowCount)
-            for row in rows {
-                let v = value(row)
-                values.append(v ?? 0)
-                valid.append(v != nil)
-            }
-            columns[c].doubles = values
-            columns[c].valid = valid
-        }
+        func strings(_ c: Int, _ value: @escaping (Int) -> String?) { jobs.append((c, column(value, "", Filled.strings))) }
+        func ints(_ c: Int, _ value: @escaping (Int) -> Int64?) { jobs.append((c, column(value, 0, Filled.ints))) }
+        func doubles(_ c: Int, _ value: @escaping (Int) -> Double?) { jobs.append((c, column(value, 0, Filled.doubles))) }
+        func bools(_ c: Int, _ value: @escaping (Int) -> Bool?) { jobs.append((c, column(value, false, Filled.bools))) }
         func repeated(_ c: Int, string v: String?) {
             columns[c].strings = Array(repeating: v ?? "", count: rowCount)
             columns[c].valid = Array(repeating: v != nil, count: rowCount)
@@ -325,24 +328,39 @@ extension RunTable {
         var roles: [String?] = [], resources: [String?] = [], channels: [String?] = [], times: [Int64] = []
         mNames.reserveCapacity(n)
         mValues.reserveCapacity(n)
+        mUnits.reserveCapacity(n)
+        mOutcomes.reserveCapacity(n)
+        lows.reserveCapacity(n)
+        highs.reserveCapacity(n)
+        nominals.reserveCapacity(n)
+        comparators.reserveCapacity(n)
+        characteristics.reserveCapacity(n)
+        specRefs.reserveCapacity(n)
+        pins.reserveCapacity(n)
+        connections.reserveCapacity(n)
+        roles.reserveCapacity(n)
+        resources.reserveCapacity(n)
+        channels.reserveCapacity(n)
         times.reserveCapacity(n)
-        for (m, at) in run.measurements {
-            mNames.append(m.name)
-            mValues.append(m.value)
-            mUnits.append(m.unit)
-            mOutcomes.append(m.outcome.rawValue)
-            lows.append(m.limitLow)
-            highs.append(m.limitHigh)
-            nominals.append(m.limitNominal)
-            comparators.append(m.comparator?.rawValue)
-            characteristics.append(m.characteristicID)
-            specRefs.append(m.specRef)
-            pins.append(m.dutPin)
-            connections.append(m.fixtureConnection)
-            roles.append(m.instrumentRole)
-            resources.append(m.instrumentResource)
-            channels.append(m.instrumentChannel)
-            times.append(at.microseconds)
+        run.measurements.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                mNames.append(all[i].event.name)
+                mValues.append(all[i].event.value)
+                mUnits.append(all[i].event.unit)
+                mOutcomes.append(all[i].event.outcome.rawValue)
+                lows.append(all[i].event.limitLow)
+                highs.append(all[i].event.limitHigh)
+                nominals.append(all[i].event.limitNominal)
+                comparators.append(all[i].event.comparator?.rawValue)
+                characteristics.append(all[i].event.characteristicID)
+                specRefs.append(all[i].event.specRef)
+                pins.append(all[i].event.dutPin)
+                connections.append(all[i].event.fixtureConnection)
+                roles.append(all[i].event.instrumentRole)
+                resources.append(all[i].event.instrumentResource)
+                channels.append(all[i].event.instrumentChannel)
+                times.append(all[i].at.microseconds)
+            }
         }
         strings(mName) { pm[$0] < 0 ? nil : mNames[Int(pm[$0])] }
         doubles(mValue) { pm[$0] < 0 ? nil : mValues[Int(pm[$0])] }
@@ -363,7 +381,7 @@ extension RunTable {
 
         // in_* on vector rows and the measurements in them; out_* on the rows of the scope
         // where observed and the measurements directly in it.
-        var vectorCells: [[Int: JSONValue]] = vectorList.map { key, record in
+        let vectorCells: [[Int: JSONValue]] = vectorList.map { key, record in
             var cells: [Int: JSONValue] = [:]
             for p in record.started?.params ?? [] { if let c = inColumns[p.name] { cells[c] = p.value } }
             for o in vectorObservations[key] ?? [] { if let c = outColumns[o.name] { cells[c] = o.value } }
@@ -387,20 +405,39 @@ extension RunTable {
             }
             switch columns[c].type {
             case .double: doubles(c) { cell($0)?.doubleValue }
-            case .bool:
-                var values: [Bool] = []
-                var valid: [Bool] = []
-                for row in rows {
-                    let v = cell(row)?.boolValue
-                    values.append(v ?? false)
-                    valid.append(v != nil)
-                }
-                columns[c].bools = values
-                columns[c].valid = valid
+            case .bool: bools(c) { cell($0)?.boolValue }
             default: strings(c) { cell($0).flatMap(RunTable.text) }
             }
         }
-        vectorCells.removeAll()
+
+        // Run the column passes on all cores, then keep their results.
+        let results = UnsafeMutableBufferPointer<Filled?>.allocate(capacity: jobs.count)
+        results.initialize(repeating: nil)
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        // Each pass reads only values that no longer change and writes only its own slot.
+        let shared = UncheckedSendable((jobs, results))
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            shared.value.1[i] = shared.value.0[i].fill()
+        }
+        for (i, job) in jobs.enumerated() {
+            switch results[i]! {
+            case .strings(let v, let ok):
+                columns[job.column].strings = v
+                columns[job.column].valid = ok
+            case .ints(let v, let ok):
+                columns[job.column].ints = v
+                columns[job.column].valid = ok
+            case .doubles(let v, let ok):
+                columns[job.column].doubles = v
+                columns[job.column].valid = ok
+            case .bools(let v, let ok):
+                columns[job.column].bools = v
+                columns[job.column].valid = ok
+            }
+        }
 
         // File metadata.
         var runJSON = JSONBuffer()
@@ -444,6 +481,12 @@ extension RunTable {
         }
         return addColumn(candidate, type)
     }
+}
+
+/// Hands values to concurrent work the compiler cannot prove safe; the caller guarantees it.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 private struct StepKeyIndexPath: Hashable {
