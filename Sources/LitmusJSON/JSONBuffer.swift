@@ -338,12 +338,64 @@ public struct JSONBuffer: @unchecked Sendable {
             appendInteger(Int64(x))
             append(UInt8(ascii: "."))
             append(UInt8(ascii: "0"))
-        } else {
-            // The shortest text that reads back as the same double (up to 15 bytes it is a
-            // small string: no allocation).
+        } else if !appendShortDecimal(x) {
+            // The shortest text that reads back as the same double.
             var text = x.description
             text.withUTF8 { append($0) }
         }
+    }
+
+    /// Writes `x` as `[-]digits.digits` with the fewest fraction digits that read back as
+    /// exactly `x`, when 1e-4 <= |x| < 1e15 (the range Double.description writes without an
+    /// exponent). `m / 10^k` is correctly rounded for integers `m` < 2^53 and `k` <= 22, so the
+    /// text `m * 10^-k` reads back as `x` exactly when that division gives `x`. Returns false
+    /// outside that range.
+    @inlinable
+    mutating func appendShortDecimal(_ x: Double) -> Bool {
+        let magnitude = abs(x)
+        guard magnitude >= 1e-4, magnitude < 1e15 else { return false }
+        var scale = 1.0
+        for k in 1...17 {
+            scale *= 10
+            let m = (magnitude * scale).rounded()
+            guard m < 9_007_199_254_740_992 else { return false }
+            if m / scale == magnitude {
+                var digits = UInt64(m)
+                // The integer part, then k fraction digits (with leading zeros).
+                let p = reserve(40)
+                var text: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)  // 40 bytes of scratch
+                let n = withUnsafeMutableBytes(of: &text) { t -> Int in
+                    var i = 40
+                    var written = 0
+                    while written < k || digits > 0 || written == k {
+                        if written == k {
+                            i -= 1
+                            t[i] = UInt8(ascii: ".")
+                            if digits == 0 {
+                                i -= 1
+                                t[i] = UInt8(ascii: "0")
+                                break
+                            }
+                        }
+                        i -= 1
+                        t[i] = UInt8(ascii: "0") &+ UInt8(digits % 10)
+                        digits /= 10
+                        written += 1
+                        if written > k && digits == 0 { break }
+                    }
+                    if x < 0 {
+                        i -= 1
+                        t[i] = UInt8(ascii: "-")
+                    }
+                    let count = 40 - i
+                    (p).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: count)
+                    return count
+                }
+                commit(n)
+                return true
+            }
+        }
+        return false
     }
 
     @inlinable

@@ -19,6 +19,14 @@ public enum EventCoding {
 
     /// Appends one event as a line (with its newline) to `out`.
     public static func appendLine(_ event: Event, to out: inout [UInt8], scratch json: inout JSONBuffer) {
+        appendLine(event, writer: event.writer, sequence: event.sequence, to: &out, scratch: &json)
+    }
+
+    /// Appends one event as a line, with the writer and sequence given here (the log's own,
+    /// without copying the event to set them).
+    static func appendLine(
+        _ event: Event, writer: String, sequence: Int64, to out: inout [UInt8], scratch json: inout JSONBuffer
+    ) {
         json.removeAll()
         json.beginObject()
         json.field("schema", Int64(Event.schemaVersion))
@@ -27,15 +35,16 @@ public enum EventCoding {
         json.timestampField("at", event.occurredAt)
         json.uuidField("session_id", event.sessionID)
         if let run = event.runID { json.uuidField("run_id", run) }
-        json.field("writer", event.writer)
-        json.field("seq", event.sequence)
+        json.field("writer", writer)
+        json.field("seq", sequence)
         encodeBody(event.body, into: &json)
         json.endObject()
         json.withBytes { line in
             let crc = litmus_crc32c(0, line.baseAddress, line.count)
             // The line without its closing brace, then `,"crc":"xxxxxxxx"}` and the newline.
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { tail in
-                for (i, b) in #","crc":""#.utf8.enumerated() { tail[i] = b }
+                let prefix: StaticString = #","crc":""#
+                tail.baseAddress!.update(from: prefix.utf8Start, count: 8)
                 for i in 0..<8 { tail[8 + i] = lowerHexDigit(UInt8((crc >> UInt32(28 - 4 * i)) & 0xF)) }
                 tail[16] = UInt8(ascii: "\"")
                 tail[17] = UInt8(ascii: "}")
@@ -520,18 +529,21 @@ extension JSONBuffer {
         let text = reserve(38)
         text[0] = UInt8(ascii: "\"")
         text[37] = UInt8(ascii: "\"")
-        withUnsafeBytes(of: u.uuid) { raw in
-            var o = 1
-            for i in 0..<16 {
-                if i == 4 || i == 6 || i == 8 || i == 10 {
-                    text[o] = UInt8(ascii: "-")
-                    o += 1
-                }
-                text[o] = lowerHexDigit(raw[i] >> 4)
-                text[o + 1] = lowerHexDigit(raw[i] & 0xF)
-                o += 2
-            }
+        text[9] = UInt8(ascii: "-")
+        text[14] = UInt8(ascii: "-")
+        text[19] = UInt8(ascii: "-")
+        text[24] = UInt8(ascii: "-")
+        let u = u.uuid
+        // Byte i of the UUID goes to these two characters (after the quote, around the dashes).
+        func put(_ b: UInt8, _ at: Int) {
+            text[at] = lowerHexDigit(b >> 4)
+            text[at + 1] = lowerHexDigit(b & 0xF)
         }
+        put(u.0, 1); put(u.1, 3); put(u.2, 5); put(u.3, 7)
+        put(u.4, 10); put(u.5, 12)
+        put(u.6, 15); put(u.7, 17)
+        put(u.8, 20); put(u.9, 22)
+        put(u.10, 25); put(u.11, 27); put(u.12, 29); put(u.13, 31); put(u.14, 33); put(u.15, 35)
         commit(38)
         valueWritten()
     }

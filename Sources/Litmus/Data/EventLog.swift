@@ -325,7 +325,6 @@ final class EventLogCore: @unchecked Sendable {
     // MARK: Emit
 
     func append(_ event: Event) throws -> Int64 {
-        var event = event
         lock.lock()
         if state != .open {
             lock.unlock()
@@ -346,18 +345,21 @@ final class EventLogCore: @unchecked Sendable {
         }
         let sequence = nextSequence
         nextSequence += 1
-        event.writer = writer
-        event.sequence = sequence
         if pending.isEmpty {
             pendingSince = System.monotonicNanoseconds()
             if flusherIdle { flusherWake.signal() }
         }
-        EventCoding.appendLine(event, to: &pending, scratch: &scratch)
+        EventCoding.appendLine(event, writer: writer, sequence: sequence, to: &pending, scratch: &scratch)
         pendingLastSequence = sequence
         let mustSync = syncEveryEvent || (!syncTypes.isEmpty && syncTypes.contains(event.type))
         let full = pending.count >= maxBufferedBytes
         let hasObservers = !observers.isEmpty
-        if hasObservers { deliveryQueue.append(event) }
+        if hasObservers {
+            var delivered = event
+            delivered.writer = writer
+            delivered.sequence = sequence
+            deliveryQueue.append(delivered)
+        }
         lock.unlock()
 
         var syncError: (any Error)?

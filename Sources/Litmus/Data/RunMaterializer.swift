@@ -54,7 +54,11 @@ public enum RunMaterializer {
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let table = RunTable(run: run)
         try write(table, to: path)
-        return Result(path: path, rows: table.rowCount, written: true)
+        let rows = table.rowCount
+        // Freeing a large table takes a while; the caller need not wait for it.
+        let release = UncheckedRelease(table)
+        DispatchQueue.global(qos: .utility).async { release.drop() }
+        return Result(path: path, rows: rows, written: true)
     }
 
     /// Writes a table as a Parquet file (atomically).
@@ -89,4 +93,11 @@ public enum RunMaterializer {
         case .timestamp: .timestampMicrosUTC
         }
     }
+}
+
+/// Hands a value to another thread only to be freed there.
+private final class UncheckedRelease<T>: @unchecked Sendable {
+    private var value: T?
+    init(_ value: T) { self.value = value }
+    func drop() { value = nil }
 }

@@ -246,13 +246,37 @@ extension RunTable {
         func ints(_ c: Int, _ value: @escaping (Int) -> Int64?) { jobs.append((c, column(value, 0, Filled.ints))) }
         func doubles(_ c: Int, _ value: @escaping (Int) -> Double?) { jobs.append((c, column(value, 0, Filled.doubles))) }
         func bools(_ c: Int, _ value: @escaping (Int) -> Bool?) { jobs.append((c, column(value, false, Filled.bools))) }
+        /// A column whose row `r` is `values[index[r]]`, or null where `index[r] < 0`.
+        func gather<T>(_ index: [Int32], _ values: [T?], _ empty: T, _ wrap: @escaping ([T], [Bool]) -> Filled) -> () -> Filled {
+            {
+                var out: [T] = []
+                var valid: [Bool] = []
+                out.reserveCapacity(index.count)
+                valid.reserveCapacity(index.count)
+                values.withUnsafeBufferPointer { source in
+                    for k in index {
+                        if k >= 0, let v = source[Int(k)] {
+                            out.append(v)
+                            valid.append(true)
+                        } else {
+                            out.append(empty)
+                            valid.append(false)
+                        }
+                    }
+                }
+                return wrap(out, valid)
+            }
+        }
+        func strings(_ c: Int, _ index: [Int32], _ values: [String?]) { jobs.append((c, gather(index, values, "", Filled.strings))) }
+        func ints(_ c: Int, _ index: [Int32], _ values: [Int64?]) { jobs.append((c, gather(index, values, 0, Filled.ints))) }
+        func doubles(_ c: Int, _ index: [Int32], _ values: [Double?]) { jobs.append((c, gather(index, values, 0, Filled.doubles))) }
         func repeated(_ c: Int, string v: String?) {
-            columns[c].strings = Array(repeating: v ?? "", count: rowCount)
-            columns[c].valid = Array(repeating: v != nil, count: rowCount)
+            let n = rows.count
+            jobs.append((c, { .strings(Array(repeating: v ?? "", count: n), Array(repeating: v != nil, count: n)) }))
         }
         func repeated(_ c: Int, int v: Int64?) {
-            columns[c].ints = Array(repeating: v ?? 0, count: rowCount)
-            columns[c].valid = Array(repeating: v != nil, count: rowCount)
+            let n = rows.count
+            jobs.append((c, { .ints(Array(repeating: v ?? 0, count: n), Array(repeating: v != nil, count: n)) }))
         }
 
         // Run scope: one value on every row.
@@ -289,18 +313,18 @@ extension RunTable {
             codeLines.append(record.started?.code?.line)
         }
         let ps = plan.step, pv = plan.vector, pm = plan.measurement
-        strings(stepName) { ps[$0] < 0 ? nil : stepNames[Int(ps[$0])] }
-        ints(stepIndex) { ps[$0] < 0 ? nil : stepIndexes[Int(ps[$0])] }
-        strings(stepPath) { ps[$0] < 0 ? nil : stepPaths[Int(ps[$0])] }
-        ints(stepRetry) { ps[$0] < 0 ? nil : stepRetries[Int(ps[$0])] }
-        strings(stepDescription) { ps[$0] < 0 ? nil : stepDescriptions[Int(ps[$0])] }
-        ints(stepStartedAt) { ps[$0] < 0 ? nil : stepStarts[Int(ps[$0])] }
-        ints(stepEndedAt) { ps[$0] < 0 ? nil : stepEnds[Int(ps[$0])] }
-        strings(stepOutcome) { ps[$0] < 0 ? nil : stepOutcomes[Int(ps[$0])] }
-        strings(stepError) { ps[$0] < 0 ? nil : stepErrors[Int(ps[$0])] }
-        strings(codeFile) { ps[$0] < 0 ? nil : codeFiles[Int(ps[$0])] }
-        strings(codeFunction) { ps[$0] < 0 ? nil : codeFunctions[Int(ps[$0])] }
-        ints(codeLine) { ps[$0] < 0 ? nil : codeLines[Int(ps[$0])] }
+        strings(stepName, ps, stepNames)
+        ints(stepIndex, ps, stepIndexes)
+        strings(stepPath, ps, stepPaths)
+        ints(stepRetry, ps, stepRetries)
+        strings(stepDescription, ps, stepDescriptions)
+        ints(stepStartedAt, ps, stepStarts)
+        ints(stepEndedAt, ps, stepEnds)
+        strings(stepOutcome, ps, stepOutcomes)
+        strings(stepError, ps, stepErrors)
+        strings(codeFile, ps, codeFiles)
+        strings(codeFunction, ps, codeFunctions)
+        ints(codeLine, ps, codeLines)
 
         // Vector scope.
         var vectorIndexes: [Int64] = [], vectorRetries: [Int64] = [], vectorStarts: [Int64?] = []
@@ -313,12 +337,12 @@ extension RunTable {
             vectorOutcomes.append(record.ended?.outcome.rawValue ?? (record.started == nil ? nil : Outcome.aborted.rawValue))
             vectorErrors.append(record.ended?.error)
         }
-        ints(vectorIndex) { pv[$0] < 0 ? nil : vectorIndexes[Int(pv[$0])] }
-        ints(vectorRetry) { pv[$0] < 0 ? nil : vectorRetries[Int(pv[$0])] }
-        ints(vectorStartedAt) { pv[$0] < 0 ? nil : vectorStarts[Int(pv[$0])] }
-        ints(vectorEndedAt) { pv[$0] < 0 ? nil : vectorEnds[Int(pv[$0])] }
-        strings(vectorOutcome) { pv[$0] < 0 ? nil : vectorOutcomes[Int(pv[$0])] }
-        strings(vectorError) { pv[$0] < 0 ? nil : vectorErrors[Int(pv[$0])] }
+        ints(vectorIndex, pv, vectorIndexes)
+        ints(vectorRetry, pv, vectorRetries)
+        ints(vectorStartedAt, pv, vectorStarts)
+        ints(vectorEndedAt, pv, vectorEnds)
+        strings(vectorOutcome, pv, vectorOutcomes)
+        strings(vectorError, pv, vectorErrors)
 
         // Measurements.
         let n = run.measurements.count
@@ -362,22 +386,22 @@ extension RunTable {
                 times.append(all[i].at.microseconds)
             }
         }
-        strings(mName) { pm[$0] < 0 ? nil : mNames[Int(pm[$0])] }
-        doubles(mValue) { pm[$0] < 0 ? nil : mValues[Int(pm[$0])] }
-        strings(mUnit) { pm[$0] < 0 ? nil : mUnits[Int(pm[$0])] }
-        strings(mOutcome) { pm[$0] < 0 ? nil : mOutcomes[Int(pm[$0])] }
-        doubles(limitLow) { pm[$0] < 0 ? nil : lows[Int(pm[$0])] }
-        doubles(limitHigh) { pm[$0] < 0 ? nil : highs[Int(pm[$0])] }
-        doubles(limitNominal) { pm[$0] < 0 ? nil : nominals[Int(pm[$0])] }
-        strings(comparator) { pm[$0] < 0 ? nil : comparators[Int(pm[$0])] }
-        strings(characteristic) { pm[$0] < 0 ? nil : characteristics[Int(pm[$0])] }
-        strings(specRef) { pm[$0] < 0 ? nil : specRefs[Int(pm[$0])] }
-        strings(dutPin) { pm[$0] < 0 ? nil : pins[Int(pm[$0])] }
-        strings(fixtureConnection) { pm[$0] < 0 ? nil : connections[Int(pm[$0])] }
-        strings(instrumentRole) { pm[$0] < 0 ? nil : roles[Int(pm[$0])] }
-        strings(instrumentResource) { pm[$0] < 0 ? nil : resources[Int(pm[$0])] }
-        strings(instrumentChannel) { pm[$0] < 0 ? nil : channels[Int(pm[$0])] }
-        ints(measuredAt) { pm[$0] < 0 ? nil : times[Int(pm[$0])] }
+        strings(mName, pm, mNames)
+        doubles(mValue, pm, mValues)
+        strings(mUnit, pm, mUnits)
+        strings(mOutcome, pm, mOutcomes)
+        doubles(limitLow, pm, lows)
+        doubles(limitHigh, pm, highs)
+        doubles(limitNominal, pm, nominals)
+        strings(comparator, pm, comparators)
+        strings(characteristic, pm, characteristics)
+        strings(specRef, pm, specRefs)
+        strings(dutPin, pm, pins)
+        strings(fixtureConnection, pm, connections)
+        strings(instrumentRole, pm, roles)
+        strings(instrumentResource, pm, resources)
+        strings(instrumentChannel, pm, channels)
+        ints(measuredAt, pm, times)
 
         // in_* on vector rows and the measurements in them; out_* on the rows of the scope
         // where observed and the measurements directly in it.
