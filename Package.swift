@@ -87,7 +87,10 @@ let package = Package(
         ),
 
         // Benchmarks: ratios against a baseline measured in the same run.
-        .executableTarget(name: "LitmusBench", dependencies: ["Litmus", "LitmusParquet"], path: "bench"),
+        .executableTarget(
+            name: "LitmusBench",
+            dependencies: ["Litmus", "LitmusParquet", "LitmusJSON", .product(name: "Logging", package: "swift-log")],
+            path: "bench"),
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(name: "LitmusTests", dependencies: ["Litmus"], exclude: ["Fixtures"]),

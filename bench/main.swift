@@ -7,6 +7,7 @@
 // binary (a release build puts liblitmus-*.so beside it).
 import Foundation
 import Litmus
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,9 @@ final class DirectBaseline {
 }
 
 func runABIBenchmark() {
-    let registry = DriverRegistry()
+    var logger = Logger(label: "litmus.bench")
+    logger.logLevel = .error
+    let registry = DriverRegistry(logger: logger)
     registry.loadSearchPath()
     for problem in registry.diagnostics { print("warning: \(problem)") }
 
