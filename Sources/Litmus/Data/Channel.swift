@@ -105,32 +105,6 @@ enum ChannelID {
     }
 }
 
-/// A mutual-exclusion lock (a `pthread_mutex_t`).
-final class ChannelMutex: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
-
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
-
-    @inline(__always)
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
-}
 
 /// One channel of a ``ChannelStore`` session: appends samples and returns `channel://` URIs.
 ///
@@ -161,7 +135,7 @@ public final class Channel: @unchecked Sendable {
     /// The URI of every sample of the channel in the session.
     public var uri: ChannelURI { ChannelURI(channelID: descriptor.id, sessionID: descriptor.sessionID) }
 
-    let mutex = ChannelMutex()
+    let mutex = PosixLock()
     /// Guarded by `mutex`.
     let writer: ChannelSegmentWriter
     private let events: (any EventSink)?

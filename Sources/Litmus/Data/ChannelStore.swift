@@ -76,7 +76,7 @@ public final class ChannelStore: @unchecked Sendable {
     public let sessionDirectory: String
 
     private let events: (any EventSink)?
-    private let mutex = ChannelMutex()
+    private let mutex = PosixLock()
     /// Guarded by `mutex`.
     private var channelsByID: [String: Channel] = [:]
     private var channelList = ChannelList()
@@ -295,7 +295,7 @@ public final class ChannelStore: @unchecked Sendable {
 
 /// The channels of a store, readable from the sync thread.
 final class ChannelList: @unchecked Sendable {
-    private let mutex = ChannelMutex()
+    private let mutex = PosixLock()
     private var items: [Channel] = []
 
     func append(_ channel: Channel) { mutex.withLock { items.append(channel) } }

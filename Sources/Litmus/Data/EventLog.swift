@@ -258,13 +258,13 @@ final class EventLogCore: @unchecked Sendable {
     let maxBufferedBytes: Int
     let intervalNanoseconds: UInt64?
 
-    let lock: EventLogLock
+    let lock: PosixLock
     /// Wakes the flusher (new data when it is idle, or stop).
-    let flusherWake: EventLogLock.Condition
+    let flusherWake: PosixLock.Condition
     /// Broadcast when observers have seen more events.
-    let deliveryDone: EventLogLock.Condition
-    let ioLock = EventLogLock()
-    private let closeLock = EventLogLock()
+    let deliveryDone: PosixLock.Condition
+    let ioLock = PosixLock()
+    private let closeLock = PosixLock()
 
     // Guarded by `lock`.
     var pending: [UInt8] = []
@@ -307,10 +307,10 @@ final class EventLogCore: @unchecked Sendable {
         self.fd = fd
         self.path = path
         self.writer = writer
-        let lock = EventLogLock()
+        let lock = PosixLock()
         self.lock = lock
-        flusherWake = EventLogLock.Condition(lock)
-        deliveryDone = EventLogLock.Condition(lock)
+        flusherWake = PosixLock.Condition(lock)
+        deliveryDone = PosixLock.Condition(lock)
         syncTypes = durability.syncTypes.sorted()
         syncEveryEvent = durability.syncEveryEvent
         maxBufferedBytes = durability.maxBufferedBytes

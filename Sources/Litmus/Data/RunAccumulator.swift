@@ -55,6 +55,24 @@ public struct RunAccumulator: Sendable {
 
     public init(runID: UUID) { self.runID = runID }
 
+    /// The runs of one session's events (read back in order), each with the session's
+    /// `session.started` event.
+    public static func runs(of events: [Event]) -> [UUID: RunAccumulator] {
+        var runs: [UUID: RunAccumulator] = [:]
+        var sessionStarted: Event?
+        for event in events {
+            if case .sessionStarted = event.body { sessionStarted = event }
+            guard let id = event.runID else { continue }
+            if runs[id] == nil {
+                var run = RunAccumulator(runID: id)
+                if let s = sessionStarted { run.add(s) }
+                runs[id] = run
+            }
+            runs[id]!.add(event)
+        }
+        return runs
+    }
+
     /// Whether the run has ended (RunEnded seen).
     public var isEnded: Bool { ended != nil }
 

@@ -28,17 +28,7 @@ public struct RunCatalog: Sendable {
         for session in EventReader.sessions(dataDir: dataDir) {
             let read = try EventReader.events(dataDir: dataDir, sessionID: session)
             problems += read.problems.map { "\($0)" }
-            var sessionStarted: Event?
-            for event in read.events {
-                if case .sessionStarted = event.body { sessionStarted = event }
-                guard let id = event.runID else { continue }
-                if runs[id] == nil {
-                    var run = RunAccumulator(runID: id)
-                    if let s = sessionStarted { run.add(s) }
-                    runs[id] = run
-                }
-                runs[id]!.add(event)
-            }
+            runs.merge(RunAccumulator.runs(of: read.events)) { _, new in new }
         }
     }
 

@@ -84,18 +84,7 @@ public final class RunsDaemon: @unchecked Sendable {
                 continue
             }
             for problem in read.problems { logger.debug("\(problem)") }
-            var runs: [UUID: RunAccumulator] = [:]
-            var sessionStarted: Event?
-            for event in read.events {
-                if case .sessionStarted = event.body { sessionStarted = event }
-                guard let id = event.runID else { continue }
-                if runs[id] == nil {
-                    var run = RunAccumulator(runID: id)
-                    if let s = sessionStarted { run.add(s) }
-                    runs[id] = run
-                }
-                runs[id]!.add(event)
-            }
+            let runs = RunAccumulator.runs(of: read.events)
             for (id, var run) in runs.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
                 guard run.started != nil else { continue }
                 if run.materialized != nil {

@@ -5,8 +5,9 @@ import Darwin
 #endif
 
 /// A pthread mutex with condition variables whose timed waits use the monotonic clock (a
-/// wall-clock step must not stretch or cut a sync interval). Used by ``EventLog``.
-final class EventLogLock: @unchecked Sendable {
+/// wall-clock step must not stretch or cut a sync interval). The one lock type of the data
+/// path (event log, channel store).
+final class PosixLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {
@@ -33,9 +34,9 @@ final class EventLogLock: @unchecked Sendable {
     /// A condition variable used with this lock.
     final class Condition: @unchecked Sendable {
         private let cond: UnsafeMutablePointer<pthread_cond_t>
-        private unowned let owner: EventLogLock
+        private unowned let owner: PosixLock
 
-        init(_ owner: EventLogLock) {
+        init(_ owner: PosixLock) {
             self.owner = owner
             cond = .allocate(capacity: 1)
             cond.initialize(to: pthread_cond_t())
