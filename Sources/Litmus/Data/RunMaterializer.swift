@@ -53,7 +53,12 @@ public enum RunMaterializer {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let table = RunTable(run: run)
-        try write(table, to: path)
+        do {
+            try write(table, to: path)
+        } catch let error as ParquetError where error.kind == .fileExists {
+            // Another materializer (the runs daemon, or this process) finished first.
+            return Result(path: path, rows: table.rowCount, written: false)
+        }
         let rows = table.rowCount
         // Freeing a large table takes a while; the caller need not wait for it.
         let release = UncheckedRelease(table)

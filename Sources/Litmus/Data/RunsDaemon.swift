@@ -35,6 +35,9 @@ public final class RunsDaemon: @unchecked Sendable {
     }
 
     public let dataDir: String
+    /// A run that ended this recently in a process that is still alive is left to that
+    /// process's own materializer.
+    static let handOffSeconds = 30.0
     /// A run silent for this long is taken as orphaned even if its writer looks alive.
     public let leaseSeconds: Double
     let logger: Logger
@@ -89,6 +92,13 @@ public final class RunsDaemon: @unchecked Sendable {
                 guard run.started != nil else { continue }
                 if run.materialized != nil {
                     report.alreadyMaterialized += 1
+                    continue
+                }
+                if run.isEnded, let ended = run.endedAt, ended.seconds(to: now) < Self.handOffSeconds,
+                    EventReader(dataDir: dataDir).files(sessionID: session).contains(where: EventReader.isWriterAlive)
+                {
+                    // Just ended in a live process, whose own materializer is writing it now.
+                    report.running += 1
                     continue
                 }
                 if !run.isEnded {

@@ -75,6 +75,19 @@ import Testing
         try log.close()
     }
 
+    @Test func aRunJustEndedInALiveProcessIsLeftToItsOwnMaterializer() throws {
+        let dir = dataDir()
+        let sample = SampleRun()
+        let log = try EventStore(dataDir: dir).eventLog(sessionID: sample.session)
+        try sample.emit(into: log)  // ended, but this "process" has no materializer and is alive
+        let daemon = RunsDaemon(dataDir: dir)
+        #expect(try daemon.sweep().materialized.isEmpty)
+        // Still not written a minute later: the daemon takes over.
+        let later = Timestamp(microseconds: Timestamp.now().microseconds + 60_000_000)
+        #expect(try daemon.sweep(now: later).materialized.count == 1)
+        try log.close()
+    }
+
     @Test func oneDaemonPerDataDirectory() throws {
         let dir = dataDir()
         let first = RunsDaemon(dataDir: dir)
