@@ -1,4 +1,5 @@
 import Foundation
+import LitmusJSON
 import Logging
 
 /// The drivers of every loaded plugin, by id and by resource scheme.
@@ -213,13 +214,13 @@ extension DriverRegistry {
     ///     an operation of `real`: a typo is an error here, not a silent default later.
     public func openMock(emulating real: DriverInfo, name: String, config: String = "{}") throws -> Instrument {
         let context = "mock for \(real.id)"
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(config.utf8))
+            object = try JSONValue.parse(Array(config.utf8))
         } catch {
-            throw DriverError(.invalidArgument, "mock config is not valid JSON: \(error.localizedDescription)", context: context)
+            throw DriverError(.invalidArgument, "mock config is not valid JSON: \(error)", context: context)
         }
-        guard let keys = (object as? [String: Any])?.keys else {
+        guard let keys = object.objectValue?.map(\.key) else {
             throw DriverError(.invalidArgument, "mock config must be a JSON object of operation -> behaviour", context: context)
         }
         let names = real.operations.map(\.name)

@@ -1,5 +1,5 @@
 import CLitmusDriverABI
-import Foundation
+import LitmusJSON
 
 /// Patches and the call trace of a mock or simulated session, through the driver's
 /// `litmus.mock.v1` extension. Get one from ``Instrument/mock``.
@@ -50,9 +50,9 @@ public struct MockControl: @unchecked Sendable {
     /// Patches `operation` to fail with `status` and `message`.
     @discardableResult
     public func patchError(_ operation: String, status: DriverStatus, message: String, times: Int? = nil) throws -> Patch {
-        let object: [String: Any] = ["error": ["status": Int(status.rawValue), "message": message]]
-        let data = try JSONSerialization.data(withJSONObject: object)
-        return try patch(operation, json: String(decoding: data, as: UTF8.self), times: times)
+        var json = JSONBuffer(capacity: 64 + message.utf8.count)
+        json.value(.object([("error", .object([("status", .int(Int64(status.rawValue))), ("message", .string(message))]))]))
+        return try patch(operation, json: String(decoding: json.bytes, as: UTF8.self), times: times)
     }
 
     /// On a simulated SCPI session: the next `times` queries matching `command` answer `reply`.
@@ -110,22 +110,19 @@ public struct MockControl: @unchecked Sendable {
 
     /// A value in the mock_config JSON grammar.
     static func json(_ value: InstrumentValue) -> String {
-        func number(_ x: Double) -> String {
-            if x.isNaN { return "\"NaN\"" }
-            if x.isInfinite { return x > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
-            return "\(x)"
-        }
+        let v: JSONValue
         switch value {
-        case .void: return "null"
-        case .f64(let x): return number(x)
-        case .i64(let x): return "\(x)"
-        case .bool(let x): return x ? "true" : "false"
-        case .string(let s):
-            let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
-            return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
-        case .f64Array(let a): return "[" + a.map(number).joined(separator: ",") + "]"
-        case .bytes(let b): return "{\"bytes\":[" + b.map(String.init).joined(separator: ",") + "]}"
+        case .void: v = .null
+        case .f64(let x): v = .double(x)
+        case .i64(let x): v = .int(x)
+        case .bool(let x): v = .bool(x)
+        case .string(let s): v = .string(s)
+        case .f64Array(let a): v = .array(a.map(JSONValue.double))
+        case .bytes(let b): v = .object([("bytes", .array(b.map { .int(Int64($0)) }))])
         }
+        var json = JSONBuffer(capacity: 32)
+        json.value(v)
+        return String(decoding: json.bytes, as: UTF8.self)
     }
 }
 
@@ -144,11 +141,11 @@ public struct MockTraceEntry: Sendable, CustomStringConvertible {
 
     init(json: String) {
         self.json = json
-        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
-        operation = object["op"] as? String ?? ""
-        status = Int32((object["status"] as? NSNumber)?.intValue ?? 0)
-        patched = (object["patched"] as? Bool) ?? false
-        data = object["data"] as? String
+        let object = (try? JSONValue.parse(Array(json.utf8))) ?? .object([])
+        operation = object["op"]?.stringValue ?? ""
+        status = Int32(clamping: object["status"]?.intValue ?? 0)
+        patched = object["patched"]?.boolValue ?? false
+        data = object["data"]?.stringValue
     }
 
     public var description: String { json }
