@@ -126,7 +126,8 @@ public struct JSONParser {
         try enter()
         index += 1
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        // Duplicate keys: a linear check while the object is small, a set beyond that.
+        var seen: Set<String>?
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
@@ -138,7 +139,14 @@ public struct JSONParser {
             guard peek(UInt8(ascii: "\"")) else { throw error("expected a string key in the object") }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                duplicate = !seen!.insert(key).inserted
+            }
+            guard !duplicate else {
                 index = keyStart
                 throw error("duplicate key \(JSONText.quoted(key))")
             }
@@ -188,7 +196,20 @@ public struct JSONParser {
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
-        var out: [UInt8] = []
+        // Most strings have no escapes: one scan, one copy.
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[index..<end]), as: UTF8.self) }
+                index = end + 1
+                return text
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            end += 1
+        }
+        var out: [UInt8] = Array(bytes[index..<end])
+        index = end
         while index < bytes.count {
             let b = bytes[index]
             switch b {
@@ -274,6 +295,18 @@ public struct JSONParser {
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if isInteger && index - start <= 18 {
+            // Integers of up to 18 characters fit an Int64: no text to convert.
+            var value: Int64 = 0
+            var i = start
+            let negative = bytes[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            while i < index {
+                value = value * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
+                i += 1
+            }
+            return JSONNumber(negative ? -value : value)
         }
         let literal = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let double = Double(literal), double.isFinite else {

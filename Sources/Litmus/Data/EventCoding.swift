@@ -449,54 +449,73 @@ public struct EventDecodingError: Error, CustomStringConvertible, Sendable {
 /// Typed access to the members of one decoded line.
 struct Fields {
     let object: JSONValue
-    /// The members by name (built once: lookups are O(1)).
-    let members: [String: JSONValue]
+    /// The members (an event has a few dozen at most: a linear search beats hashing them).
+    let list: [(key: String, value: JSONValue)]
     init(_ object: JSONValue) {
         self.object = object
-        var members: [String: JSONValue] = [:]
-        for (k, v) in object.objectValue ?? [] where members[k] == nil { members[k] = v }
-        self.members = members
+        self.list = object.objectValue ?? []
     }
-    subscript(_ k: String) -> JSONValue? { members[k] }
+    subscript(_ k: String) -> JSONValue? { list.first { $0.key == k }?.value }
 
     func missing(_ k: String) -> EventDecodingError { EventDecodingError(field: k, problem: "missing") }
     func wrong(_ k: String, _ expected: String) -> EventDecodingError {
-        EventDecodingError(field: k, problem: "expected \(expected), found \(members[k]?.kindDescription ?? "nothing")")
+        EventDecodingError(field: k, problem: "expected \(expected), found \(self[k]?.kindDescription ?? "nothing")")
     }
 
     func string(_ k: String) throws -> String {
-        guard let v = members[k] else { throw missing(k) }
+        guard let v = self[k] else { throw missing(k) }
         guard let s = v.stringValue else { throw wrong(k, "a string") }
         return s
     }
     func optString(_ k: String) throws -> String? {
-        guard let v = members[k], !v.isNull else { return nil }
+        guard let v = self[k], !v.isNull else { return nil }
         guard let s = v.stringValue else { throw wrong(k, "a string") }
         return s
     }
     func int(_ k: String) throws -> Int64 {
-        guard let v = members[k] else { throw missing(k) }
+        guard let v = self[k] else { throw missing(k) }
         guard let i = v.intValue else { throw wrong(k, "an integer") }
         return i
     }
     func optInt(_ k: String) throws -> Int64? {
-        guard let v = members[k], !v.isNull else { return nil }
+        guard let v = self[k], !v.isNull else { return nil }
         guard let i = v.intValue else { throw wrong(k, "an integer") }
         return i
     }
     func optDouble(_ k: String) throws -> Double? {
-        guard let v = members[k], !v.isNull else { return nil }
+        guard let v = self[k], !v.isNull else { return nil }
         guard let d = v.doubleValue else { throw wrong(k, "a number") }
         return d
     }
     func uuid(_ k: String) throws -> UUID {
-        guard let u = UUID(uuidString: try string(k)) else { throw wrong(k, "a UUID") }
+        guard let u = Fields.parseUUID(try string(k)) else { throw wrong(k, "a UUID") }
         return u
     }
     func optUUID(_ k: String) throws -> UUID? {
         guard let s = try optString(k) else { return nil }
-        guard let u = UUID(uuidString: s) else { throw wrong(k, "a UUID") }
+        guard let u = Fields.parseUUID(s) else { throw wrong(k, "a UUID") }
         return u
+    }
+
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in either case (Foundation's parser goes through
+    /// sscanf: too slow for every event read back).
+    static func parseUUID(_ text: String) -> UUID? {
+        var text = text
+        return text.withUTF8 { u -> UUID? in
+            guard u.count == 36, u[8] == 0x2D, u[13] == 0x2D, u[18] == 0x2D, u[23] == 0x2D else { return nil }
+            var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+                var i = 0
+                for o in 0..<16 {
+                    if i == 8 || i == 13 || i == 18 || i == 23 { i += 1 }
+                    guard let hi = hexDigitValue(u[i]), let lo = hexDigitValue(u[i + 1]) else { return false }
+                    out[o] = hi << 4 | lo
+                    i += 2
+                }
+                return true
+            }
+            return ok ? UUID(uuid: bytes) : nil
+        }
     }
     func timestamp(_ k: String) throws -> Timestamp {
         guard let t = Timestamp(iso8601: try string(k)) else { throw wrong(k, "an ISO 8601 UTC time") }
@@ -513,7 +532,7 @@ struct Fields {
         return o
     }
     func namedValues(_ k: String) throws -> [NamedValue] {
-        guard let items = members[k]?.arrayValue else { return [] }
+        guard let items = self[k]?.arrayValue else { return [] }
         return try items.map { item in
             guard let name = item["name"]?.stringValue else { throw wrong(k, "[{name, value, unit}]") }
             return NamedValue(name, item["value"] ?? .null, unit: item["unit"]?.stringValue)
