@@ -60,9 +60,10 @@ public enum RunMaterializer {
             return Result(path: path, rows: table.rowCount, written: false)
         }
         let rows = table.rowCount
-        // Freeing a large table takes a while; the caller need not wait for it.
-        let release = UncheckedRelease(table)
-        DispatchQueue.global(qos: .utility).async { release.drop() }
+        // Freeing a large table takes a while; the caller need not wait for it. (Only the
+        // closure touches the table from here on.)
+        let release = UncheckedSendable(table)
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(release) {} }
         return Result(path: path, rows: rows, written: true)
     }
 
@@ -98,11 +99,4 @@ public enum RunMaterializer {
         case .timestamp: .timestampMicrosUTC
         }
     }
-}
-
-/// Hands a value to another thread only to be freed there.
-private final class UncheckedRelease<T>: @unchecked Sendable {
-    private var value: T?
-    init(_ value: T) { self.value = value }
-    func drop() { value = nil }
 }

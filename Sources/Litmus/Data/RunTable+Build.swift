@@ -507,12 +507,6 @@ extension RunTable {
     }
 }
 
-/// Hands values to concurrent work the compiler cannot prove safe; the caller guarantees it.
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 private struct StepKeyIndexPath: Hashable {
     var index: Int64
     var path: String

@@ -1,5 +1,6 @@
-/// Checks open options against the options a driver declares. (Operation arguments are checked
-/// by ``OperationTable``, on the call path.)
+/// Checks a value against a declared parameter (an operation argument or an open option) before
+/// it reaches a driver: type (an integer is accepted for an f64, an integral f64 for an i64),
+/// range and choices. ``OperationTable`` calls it for every argument not on its fast path.
 enum ArgumentChecker {
     /// Checks one value against one parameter: type, range, choices.
     static func check(_ value: InstrumentValue, against param: ParameterInfo, what: String, context: String) throws

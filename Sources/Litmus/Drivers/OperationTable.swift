@@ -10,15 +10,13 @@ struct OperationTable {
         var result: ValueType
     }
 
-    /// What the call path checks of one parameter. Choices and messages come from the full
-    /// ``ParameterInfo`` when needed.
+    /// What the call path needs to know of one parameter to take the fast path; anything
+    /// else is checked by ``ArgumentChecker`` against the full ``ParameterInfo``.
     struct Param {
         var type: ValueType
         var isOptional: Bool
         var hasChoices: Bool
         var hasRange: Bool
-        var min: Double
-        var max: Double
     }
 
     let operations: [OperationInfo]
@@ -34,9 +32,7 @@ struct OperationTable {
             shapes.append(Shape(paramStart: params.count, paramCount: op.params.count, result: op.result))
             for p in op.params {
                 params.append(
-                    Param(
-                        type: p.type, isOptional: p.isOptional, hasChoices: p.choices != nil, hasRange: p.range != nil,
-                        min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0))
+                    Param(type: p.type, isOptional: p.isOptional, hasChoices: p.choices != nil, hasRange: p.range != nil))
             }
         }
         self.shapes = shapes
@@ -62,31 +58,14 @@ struct OperationTable {
         for i in 0..<shape.paramCount {
             let p = params[shape.paramStart + i]
             let value = i < arguments.count ? arguments[i] : .void
-            switch (p.type, value) {
-            case (_, .void):
+            if case .void = value {
                 guard p.isOptional else { throw missing(index, i, context) }
-            case (.f64, .f64(let x)):
-                if p.hasRange && !(x >= p.min && x <= p.max) { throw outOfRange(index, i, x, context) }
-            case (.f64, .i64(let n)):
-                let x = Double(n)
-                if p.hasRange && !(x >= p.min && x <= p.max) { throw outOfRange(index, i, x, context) }
-                out[i] = .f64(x)
-            case (.i64, .i64(let n)):
-                if p.hasRange && !(Double(n) >= p.min && Double(n) <= p.max) { throw outOfRange(index, i, Double(n), context) }
-            case (.i64, .f64(let x)) where x.isFinite && x == x.rounded() && abs(x) < 9.2e18:
-                if p.hasRange && !(x >= p.min && x <= p.max) { throw outOfRange(index, i, x, context) }
-                out[i] = .i64(Int64(x))
-            case (.string, .string(let s)):
-                if p.hasChoices { try checkChoice(s, index, i, context) }
-            case (.bool, .bool), (.f64Array, .f64Array), (.bytes, .bytes):
-                break
-            default:
-                let param = operations[index].params[i]
-                throw DriverError(
-                    .invalidArgument,
-                    "argument of '\(operations[index].name)' '\(param.name)' must be \(param.type), got \(value.type) \(value)",
-                    context: context)
+                continue
             }
+            // The common case: the declared type, nothing more to check.
+            if value.type == p.type && !p.hasRange && !p.hasChoices { continue }
+            let op = operations[index]
+            out[i] = try ArgumentChecker.check(value, against: op.params[i], what: "argument of '\(op.name)'", context: context)
         }
         return out
     }
@@ -95,27 +74,6 @@ struct OperationTable {
         let op = operations[index]
         return DriverError(
             .invalidArgument, "'\(op.name)' needs argument '\(op.params[i].name)'. Signature: \(op.signature)",
-            context: context)
-    }
-
-    private func outOfRange(_ index: Int, _ i: Int, _ x: Double, _ context: String) -> DriverError {
-        let op = operations[index]
-        let param = op.params[i]
-        let range = param.range ?? 0...0
-        return DriverError(
-            .invalidArgument,
-            "argument of '\(op.name)' '\(param.name)' = \(x)\(param.unit.map { " \($0)" } ?? "") is outside \(formatBound(range.lowerBound))...\(formatBound(range.upperBound))",
-            context: context)
-    }
-
-    private func checkChoice(_ s: String, _ index: Int, _ i: Int, _ context: String) throws {
-        let op = operations[index]
-        let choices = op.params[i].choices ?? []
-        guard !choices.contains(s) else { return }
-        let hint = Suggest.closest(to: s, in: choices).map { " Did you mean '\($0)'?" } ?? ""
-        throw DriverError(
-            .invalidArgument,
-            "argument of '\(op.name)' '\(op.params[i].name)' = \"\(s)\" is not one of \(choices.joined(separator: ", ")).\(hint)",
             context: context)
     }
 

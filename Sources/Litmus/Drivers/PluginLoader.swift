@@ -310,36 +310,13 @@ private struct DescriptorValidator {
     }
 
     private func validateOperations(_ d: litmus_driver_desc, id: String) throws(PluginLoadError) -> [OperationInfo] {
-        let count = Int(d.operation_count)
-        guard count > 0 else { return [] }
-        guard count <= 65536 else {
-            throw fail(driver: id, field: "operation_count", "\(count) operations is implausible", fix: "check operation_count")
-        }
-        guard let base = d.operations else {
-            throw fail(
-                driver: id, field: "operations", "is NULL but operation_count is \(count)",
-                fix: "point operations at the table, or set operation_count to 0")
-        }
-        let stride = Int(UnsafeRawPointer(base).load(as: UInt32.self))
-        guard stride >= Self.operationMinSize else {
-            throw fail(
-                .structTooSmall, driver: id, field: "operations[0].struct_size",
-                "is \(stride) bytes; litmus_operation_desc of ABI 1.0 is at least \(Self.operationMinSize)",
-                fix: "set struct_size = sizeof(litmus_operation_desc) in every entry")
-        }
+        let table = try entries(
+            d.operations, count: Int(d.operation_count), limit: 65536, minSize: Self.operationMinSize,
+            field: "operations", type: "litmus_operation_desc", driver: id)
         var ops: [OperationInfo] = []
         var seen: Set<String> = []
-        for i in 0..<count {
-            let raw = UnsafeRawPointer(base) + i * stride
-            let size = Int(raw.load(as: UInt32.self))
+        for (i, op) in table.enumerated() {
             let field = "operations[\(i)]"
-            guard size == stride else {
-                throw fail(
-                    .structTooSmall, driver: id, field: "\(field).struct_size",
-                    "is \(size); every entry of one table must have the same struct_size (\(stride))",
-                    fix: "set struct_size = sizeof(litmus_operation_desc) in every entry")
-            }
-            let op = copy(raw.assumingMemoryBound(to: litmus_operation_desc.self), size: size)
             guard let name = string(op.name), isValidName(name) else {
                 throw fail(
                     driver: id, field: "\(field).name", "'\(string(op.name) ?? "NULL")' is not a valid operation name",
@@ -367,33 +344,12 @@ private struct DescriptorValidator {
     private func validateParams(
         _ base: UnsafePointer<litmus_param_desc>?, count: Int, field: String, driver id: String
     ) throws(PluginLoadError) -> [ParameterInfo] {
-        guard count > 0 else { return [] }
-        guard count <= 1024 else {
-            throw fail(driver: id, field: field, "\(count) parameters is implausible", fix: "check the count")
-        }
-        guard let base else {
-            throw fail(driver: id, field: field, "is NULL but its count is \(count)", fix: "point it at the table")
-        }
-        let stride = Int(UnsafeRawPointer(base).load(as: UInt32.self))
-        guard stride >= Self.paramMinSize else {
-            throw fail(
-                .structTooSmall, driver: id, field: "\(field)[0].struct_size",
-                "is \(stride) bytes; litmus_param_desc of ABI 1.0 is at least \(Self.paramMinSize)",
-                fix: "set struct_size = sizeof(litmus_param_desc) in every entry")
-        }
+        let table = try entries(
+            base, count: count, limit: 1024, minSize: Self.paramMinSize, field: field, type: "litmus_param_desc", driver: id)
         var params: [ParameterInfo] = []
         var seen: Set<String> = []
-        for i in 0..<count {
-            let raw = UnsafeRawPointer(base) + i * stride
-            let size = Int(raw.load(as: UInt32.self))
+        for (i, p) in table.enumerated() {
             let here = "\(field)[\(i)]"
-            guard size == stride else {
-                throw fail(
-                    .structTooSmall, driver: id, field: "\(here).struct_size",
-                    "is \(size); every entry of one table must have the same struct_size (\(stride))",
-                    fix: "set struct_size = sizeof(litmus_param_desc) in every entry")
-            }
-            let p = copy(raw.assumingMemoryBound(to: litmus_param_desc.self), size: size)
             guard let name = string(p.name), isValidName(name) else {
                 throw fail(
                     driver: id, field: "\(here).name", "'\(string(p.name) ?? "NULL")' is not a valid parameter name",
@@ -440,6 +396,42 @@ private struct DescriptorValidator {
     }
 
     // MARK: - Reading plugin memory
+
+    /// The entries of a plugin table of extensible structs, each copied full-size: the count
+    /// must be plausible, the pointer set, and every entry must carry the same struct_size (the
+    /// table's stride), at least the ABI 1.0 size.
+    private func entries<T>(
+        _ base: UnsafePointer<T>?, count: Int, limit: Int, minSize: Int, field: String, type: String, driver id: String
+    ) throws(PluginLoadError) -> [T] {
+        guard count > 0 else { return [] }
+        guard count <= limit else {
+            throw fail(driver: id, field: field, "\(count) entries is implausible", fix: "check the count of \(field)")
+        }
+        guard let base else {
+            throw fail(driver: id, field: field, "is NULL but its count is \(count)", fix: "point it at the table, or set the count to 0")
+        }
+        let stride = Int(UnsafeRawPointer(base).load(as: UInt32.self))
+        guard stride >= minSize else {
+            throw fail(
+                .structTooSmall, driver: id, field: "\(field)[0].struct_size",
+                "is \(stride) bytes; \(type) of ABI 1.0 is at least \(minSize)",
+                fix: "set struct_size = sizeof(\(type)) in every entry")
+        }
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for i in 0..<count {
+            let raw = UnsafeRawPointer(base) + i * stride
+            let size = Int(raw.load(as: UInt32.self))
+            guard size == stride else {
+                throw fail(
+                    .structTooSmall, driver: id, field: "\(field)[\(i)].struct_size",
+                    "is \(size); every entry of one table must have the same struct_size (\(stride))",
+                    fix: "set struct_size = sizeof(\(type)) in every entry")
+            }
+            result.append(copy(raw.assumingMemoryBound(to: T.self), size: size))
+        }
+        return result
+    }
 
     /// A full-size copy of a struct of which the plugin wrote `size` bytes; the rest is zero.
     private func copy<T>(_ pointer: UnsafePointer<T>, size: Int) -> T {
