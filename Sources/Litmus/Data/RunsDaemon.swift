@@ -78,15 +78,23 @@ public final class RunsDaemon: @unchecked Sendable {
         try acquire()
         defer { closeLogs() }
         var report = SweepReport()
-        for session in EventReader.sessions(dataDir: dataDir) {
+        let reader = EventReader(dataDir: dataDir)
+        for found in reader.sessions() {
+            let session = found.id
+            // A session whose runs were all on disk at the last look, and whose files have
+            // not changed since, needs no second read.
+            let signature = Self.signature(of: found.files)
+            if settled[session] == signature { continue }
             let read: EventReader.ReadResult
             do {
-                read = try EventReader.events(dataDir: dataDir, sessionID: session)
+                read = try reader.events(sessionID: session)
             } catch {
                 report.problems.append("session \(session): \(error)")
                 continue
             }
             for problem in read.problems { logger.debug("\(problem)") }
+            let writerAlive = read.files.contains(where: EventReader.isWriterAlive)
+            var pending = false
             let runs = RunAccumulator.runs(of: read.events)
             for (id, var run) in runs.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
                 guard run.started != nil else { continue }
@@ -94,15 +102,14 @@ public final class RunsDaemon: @unchecked Sendable {
                     report.alreadyMaterialized += 1
                     continue
                 }
-                if run.isEnded, let ended = run.endedAt, ended.seconds(to: now) < Self.handOffSeconds,
-                    EventReader(dataDir: dataDir).files(sessionID: session).contains(where: EventReader.isWriterAlive)
-                {
+                pending = true
+                if run.isEnded, let ended = run.endedAt, ended.seconds(to: now) < Self.handOffSeconds, writerAlive {
                     // Just ended in a live process, whose own materializer is writing it now.
                     report.running += 1
                     continue
                 }
                 if !run.isEnded {
-                    guard let reason = orphanReason(run, session: session, now: now) else {
+                    guard let reason = orphanReason(run, session: session, writerAlive: writerAlive, now: now) else {
                         report.running += 1
                         continue
                     }
@@ -129,8 +136,23 @@ public final class RunsDaemon: @unchecked Sendable {
                     report.problems.append("run \(id): \(error)")
                 }
             }
+            if !pending { settled[session] = signature }
         }
         return report
+    }
+
+    /// Sessions whose runs were all materialized, with their files' sizes and times then.
+    private var settled: [UUID: [String: [Int64]]] = [:]
+
+    /// Size and modification time of each file: changes when a writer appends.
+    private static func signature(of files: [String]) -> [String: [Int64]] {
+        var result: [String: [Int64]] = [:]
+        for path in files {
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            result[path] = [Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)]
+        }
+        return result
     }
 
     /// Sweeps every `interval` until `shouldStop` returns true.
@@ -147,10 +169,9 @@ public final class RunsDaemon: @unchecked Sendable {
     }
 
     /// Why a run that has not ended is an orphan, or nil while its producer lives.
-    func orphanReason(_ run: RunAccumulator, session: UUID, now: Timestamp) -> String? {
+    func orphanReason(_ run: RunAccumulator, session: UUID, writerAlive: Bool, now: Timestamp) -> String? {
         let lease = run.session?.leaseSeconds ?? leaseSeconds
-        let held = EventReader(dataDir: dataDir).files(sessionID: session).contains(where: EventReader.isWriterAlive)
-        if !held {
+        if !writerAlive {
             let who = run.session.map { "pid \($0.pid) on \($0.hostname)" } ?? "the producer"
             return "\(who) is gone: no writer of session \(session) holds its event log"
         }

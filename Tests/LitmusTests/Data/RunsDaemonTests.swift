@@ -40,6 +40,27 @@ import Testing
         #expect(try outcomes(parquetFiles(dir)[0])["outcome"] as? String == "failed")
     }
 
+    @Test func aSettledSessionIsNotReadAgainUntilItChanges() throws {
+        let dir = dataDir()
+        let sample = SampleRun()
+        let log = try EventStore(dataDir: dir).eventLog(sessionID: sample.session)
+        try sample.emit(into: log)
+        try log.close()
+        let daemon = RunsDaemon(dataDir: dir)
+        #expect(try daemon.sweep().materialized.count == 1)
+        #expect(try daemon.sweep().alreadyMaterialized == 1)  // read once more after its own events
+        #expect(try daemon.sweep().alreadyMaterialized == 0)  // settled and unchanged: skipped
+        // A new run in the same session changes its files: read again, and written.
+        var next = SampleRun()
+        next.serial = "SN-NEXT"
+        let again = try EventStore(dataDir: dir).eventLog(sessionID: sample.session)
+        try again.emit(Event(sessionID: sample.session, runID: next.run, .runStarted(RunStarted(dutSerial: "SN-NEXT"))))
+        try again.emit(Event(sessionID: sample.session, runID: next.run, .runEnded(RunEnded(outcome: .done))))
+        try again.close()
+        let report = try daemon.sweep()
+        #expect(report.materialized.count == 1 && report.alreadyMaterialized == 1)
+    }
+
     @Test func closesAnOrphanedRunAsAbortedKeepingItsEvents() throws {
         let dir = dataDir()
         let sample = SampleRun()
