@@ -3,9 +3,9 @@
 /// range and choices. ``OperationTable`` calls it for every argument not on its fast path.
 enum ArgumentChecker {
     /// Checks one value against one parameter: type, range, choices.
-    static func check(_ value: InstrumentValue, against param: ParameterInfo, what: String, context: String) throws
-        -> InstrumentValue
-    {
+    static func check(
+        _ value: InstrumentValue, against param: ParameterInfo, what: @autoclosure () -> String, context: String
+    ) throws -> InstrumentValue {
         var converted = value
         switch (param.type, value) {
         case (.f64, .i64(let v)): converted = .f64(Double(v))
@@ -14,7 +14,7 @@ enum ArgumentChecker {
             guard param.type == value.type else {
                 throw DriverError(
                     .invalidArgument,
-                    "\(what) '\(param.name)' must be \(param.type), got \(value.type) \(value)",
+                    "\(what()) '\(param.name)' must be \(param.type), got \(value.type) \(value)",
                     context: context)
             }
         }
@@ -22,7 +22,7 @@ enum ArgumentChecker {
             guard !x.isNaN, range.contains(x) else {
                 throw DriverError(
                     .invalidArgument,
-                    "\(what) '\(param.name)' = \(x)\(param.unit.map { " \($0)" } ?? "") is outside \(formatBound(range.lowerBound))...\(formatBound(range.upperBound))",
+                    "\(what()) '\(param.name)' = \(x)\(param.unit.map { " \($0)" } ?? "") is outside \(formatBound(range.lowerBound))...\(formatBound(range.upperBound))",
                     context: context)
             }
         }
@@ -30,7 +30,7 @@ enum ArgumentChecker {
             let hint = Suggest.closest(to: s, in: choices).map { " Did you mean '\($0)'?" } ?? ""
             throw DriverError(
                 .invalidArgument,
-                "\(what) '\(param.name)' = \"\(s)\" is not one of \(choices.joined(separator: ", ")).\(hint)",
+                "\(what()) '\(param.name)' = \"\(s)\" is not one of \(choices.joined(separator: ", ")).\(hint)",
                 context: context)
         }
         return converted

@@ -17,6 +17,8 @@ struct OperationTable {
         var isOptional: Bool
         var hasChoices: Bool
         var hasRange: Bool
+        var min: Double
+        var max: Double
     }
 
     let operations: [OperationInfo]
@@ -32,7 +34,9 @@ struct OperationTable {
             shapes.append(Shape(paramStart: params.count, paramCount: op.params.count, result: op.result))
             for p in op.params {
                 params.append(
-                    Param(type: p.type, isOptional: p.isOptional, hasChoices: p.choices != nil, hasRange: p.range != nil))
+                    Param(
+                        type: p.type, isOptional: p.isOptional, hasChoices: p.choices != nil, hasRange: p.range != nil,
+                        min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0))
             }
         }
         self.shapes = shapes
@@ -62,10 +66,15 @@ struct OperationTable {
                 guard p.isOptional else { throw missing(index, i, context) }
                 continue
             }
-            // The common case: the declared type, nothing more to check.
-            if value.type == p.type && !p.hasRange && !p.hasChoices { continue }
-            let op = operations[index]
-            out[i] = try ArgumentChecker.check(value, against: op.params[i], what: "argument of '\(op.name)'", context: context)
+            // The common case: the declared type, inside its range if it has one. Anything else
+            // (conversions, choices, out-of-range values and their messages) is ArgumentChecker's.
+            if value.type == p.type && !p.hasChoices {
+                if !p.hasRange { continue }
+                if let x = value.doubleValue, x >= p.min && x <= p.max { continue }
+            }
+            out[i] = try ArgumentChecker.check(
+                value, against: operations[index].params[i], what: "argument of '\(operations[index].name)'",
+                context: context)
         }
         return out
     }
