@@ -15,6 +15,11 @@ enum MockDriver {
             ParameterDescription(
                 "config", .string,
                 help: "JSON object from operation name to behaviour (the role's mock_config)", optional: true),
+            ParameterDescription(
+                "operations", .string,
+                help: "JSON object from operation name to result type (f64, i64, bool, string, f64[], bytes, void) "
+                    + "of the driver this mock stands in for: typed answers, and void operations answer without config",
+                optional: true),
             ParameterDescription("seed", .i64, help: "base seed of noise behaviours", optional: true),
             ParameterDescription(
                 "trace_limit", .i64, help: "calls kept in the trace (default 100000); later ones are counted as dropped",

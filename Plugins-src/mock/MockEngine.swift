@@ -80,6 +80,19 @@ struct MockEngine {
         return slots.count - 1
     }
 
+    /// Declares `name` with the result type of the driver the mock stands in for. A built-in
+    /// operation of the same name keeps its behaviour only when the types agree.
+    mutating func declare(_ name: String, type: ValueType) {
+        if let index = slotIndex[name] {
+            if slots[index].type != type {
+                slots[index] = OperationSlot(name: name, type: type, operation: nil)
+            }
+            return
+        }
+        slots.append(OperationSlot(name: name, type: type, operation: nil))
+        slotIndex[name] = slots.count - 1
+    }
+
     /// Sets the configured behaviour of `name`.
     mutating func configure(_ name: String, _ behavior: MockBehavior) {
         let index = slot(named: name)

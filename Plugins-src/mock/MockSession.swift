@@ -22,8 +22,35 @@ final class MockSession: DriverSession, MockExtensionSession {
         resource = request.resource
         services = request.services
         engine = MockEngine(identity: identity, seed: request.options.int("seed") ?? 0, traceLimit: Int(clamping: limit))
+        if let operations = request.options.string("operations"), !operations.allSatisfy(\.isWhitespace) {
+            try declare(operations)
+        }
         if let config = request.options.string("config"), !config.allSatisfy(\.isWhitespace) {
             try configure(config)
+        }
+    }
+
+    /// Parses the `operations` option: the result types of the driver this mock stands in for.
+    private func declare(_ text: String) throws {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(text.utf8)
+        } catch {
+            throw DriverFailure.invalidArgument("operations is not valid JSON: \(error)")
+        }
+        guard case .object(let members) = json else {
+            throw DriverFailure.invalidArgument(
+                "operations must be a JSON object from operation name to result type, e.g. {\"measure_dc_voltage\": \"f64\"}")
+        }
+        let names: [String: ValueType] = [
+            "void": .void, "f64": .f64, "i64": .i64, "bool": .bool, "string": .string, "f64[]": .f64Array, "bytes": .bytes,
+        ]
+        for (name, value) in members {
+            guard case .string(let typeName) = value, let type = names[typeName] else {
+                throw DriverFailure.invalidArgument(
+                    "operations: the type of '\(name)' must be one of \(names.keys.sorted().joined(separator: ", "))")
+            }
+            engine.declare(name, type: type)
         }
     }
 

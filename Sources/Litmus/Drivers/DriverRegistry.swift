@@ -148,37 +148,34 @@ public final class DriverRegistry: @unchecked Sendable {
         }
     }
 
-    /// The driver that opens `resource`, chosen by its scheme (`TCPIP0::...` -> `TCPIP`).
+    /// The driver that opens `resource`, chosen by the scheme of the parsed resource name
+    /// (`TCPIP0::10.0.0.5::INSTR` -> `TCPIP`, `SIM::dmm::INSTR` -> `SIM`).
     ///
-    /// - Throws: ``DriverError`` when no driver or several drivers claim the scheme; name the
-    ///   driver explicitly then.
+    /// - Throws: ``DriverError`` when the resource does not parse, or when no driver or several
+    ///   drivers claim the scheme; name the driver explicitly then.
     public func driver(forResource resource: String) throws -> DriverInfo {
-        let drivers = self.drivers
-        let upper = resource.uppercased()
-        var best: (length: Int, drivers: [DriverInfo]) = (0, [])
-        for driver in drivers {
-            for scheme in driver.schemes where upper.hasPrefix(scheme) {
-                if scheme.count > best.length {
-                    best = (scheme.count, [driver])
-                } else if scheme.count == best.length {
-                    best.drivers.append(driver)
-                }
-            }
+        let name: ResourceName
+        do {
+            name = try ResourceName(parsing: resource)
+        } catch {
+            throw DriverError(.invalidArgument, "\(error)", context: "driver registry")
         }
-        switch best.drivers.count {
+        let drivers = self.drivers
+        let matching = drivers.filter { $0.schemes.contains { $0.uppercased() == name.scheme } }
+        switch matching.count {
         case 1:
-            return best.drivers[0]
+            return matching[0]
         case 0:
             let schemes = Set(drivers.flatMap(\.schemes)).sorted()
             throw DriverError(
                 .notFound,
-                "no loaded driver opens '\(resource)'. Schemes served: \(schemes.isEmpty ? "none" : schemes.joined(separator: ", ")). "
+                "no loaded driver opens '\(resource)' (scheme \(name.scheme)). Schemes served: \(schemes.isEmpty ? "none" : schemes.joined(separator: ", ")). "
                     + "Name a driver explicitly, or add its plugin to \(Self.pluginPathVariable).",
                 context: "driver registry")
         default:
             throw DriverError(
                 .invalidArgument,
-                "several drivers open '\(resource)': \(best.drivers.map(\.id).joined(separator: ", ")); name one explicitly",
+                "several drivers open '\(resource)': \(matching.map(\.id).joined(separator: ", ")); name one explicitly",
                 context: "driver registry")
         }
     }
@@ -192,11 +189,14 @@ public final class DriverRegistry: @unchecked Sendable {
     ///     itself takes `read_termination` and `write_termination` when the driver does not
     ///     declare them.
     /// - Throws: ``DriverError`` naming the driver, the resource and what to fix.
+    ///   - hostOperations: operations the host adds over the message interface (an
+    ///     instrument profile's); the driver's own operations win on a name clash.
     public func open(
-        _ resource: String, driver driverID: String? = nil, options: [String: InstrumentValue] = [:]
+        _ resource: String, driver driverID: String? = nil, options: [String: InstrumentValue] = [:],
+        hostOperations: [HostOperation] = []
     ) throws -> Instrument {
         let driver = try driverID.map { try self.driver(id: $0) } ?? self.driver(forResource: resource)
-        return try Instrument(driver: driver, resource: resource, options: options)
+        return try Instrument(driver: driver, resource: resource, options: options, hostOperations: hostOperations)
     }
 }
 
@@ -213,7 +213,22 @@ extension DriverRegistry {
     ///   - config: mock_config as a JSON object, operation name -> behaviour. Every key must be
     ///     an operation of `real`: a typo is an error here, not a silent default later.
     public func openMock(emulating real: DriverInfo, name: String, config: String = "{}") throws -> Instrument {
-        let context = "mock for \(real.id)"
+        try openMock(emulating: real, hostOperations: [], name: name, config: config)
+    }
+
+    /// Opens a mock that answers `real`'s operation table plus `hostOperations` (an
+    /// instrument profile's), typed: void operations answer without configuration, the
+    /// others from `config`, and a `config` key that names no operation is an error.
+    ///
+    /// - Parameters:
+    ///   - identity: the mock's `*IDN?`-style identity, `Maker,Model,Serial,Firmware`.
+    ///   - real: the driver the mock stands in for; nil when it is not loaded and the mock
+    ///     answers `hostOperations` alone (a profile's operations).
+    public func openMock(
+        emulating real: DriverInfo?, hostOperations: [HostOperation], name: String, config: String = "{}",
+        identity: String? = nil
+    ) throws -> Instrument {
+        let context = "mock for \(real?.id ?? "profile operations")"
         let object: JSONValue
         do {
             object = try JSONValue.parse(Array(config.utf8))
@@ -223,18 +238,28 @@ extension DriverRegistry {
         guard let keys = object.objectValue?.map(\.key) else {
             throw DriverError(.invalidArgument, "mock config must be a JSON object of operation -> behaviour", context: context)
         }
-        let names = real.operations.map(\.name)
-        for key in keys.sorted() where real.operation(named: key) == nil {
+        let native = real?.operations ?? []
+        let nativeNames = Set(native.map(\.name))
+        let table = native + hostOperations.map(\.info).filter { !nativeNames.contains($0.name) }
+        let names = table.map(\.name)
+        for key in keys.sorted() where !names.contains(key) {
             let hint = Suggest.closest(to: key, in: names).map { " Did you mean '\($0)'?" } ?? ""
             throw DriverError(
                 .invalidArgument,
-                "mock config names '\(key)', which is not an operation of driver '\(real.id)'.\(hint) "
+                "mock config names '\(key)', which is not an operation of \(real.map { "driver '\($0.id)'" } ?? "the profile").\(hint) "
                     + "Operations: \(names.isEmpty ? "none" : names.joined(separator: ", "))",
                 context: context)
         }
         let mock = try driver(id: Self.mockDriverID)
+        var options: [String: InstrumentValue] = ["config": .string(config)]
+        if mock.openOptions.contains(where: { $0.name == "operations" }) {
+            options["operations"] = .string(
+                "{" + table.map { "\(JSONText.quoted($0.name)):\(JSONText.quoted($0.result.description))" }.joined(separator: ",") + "}")
+        }
+        if let identity { options["identity"] = .string(identity) }
         return try Instrument(
-            driver: mock, resource: "MOCK::\(name)", options: ["config": .string(config)], emulating: real)
+            driver: mock, resource: "MOCK::\(name)", options: options, emulating: real, standIn: true,
+            hostOperations: hostOperations)
     }
 }
 

@@ -23,8 +23,9 @@ public final class Instrument: @unchecked Sendable {
     public let driver: DriverInfo
     /// The resource string it was opened with.
     public let resource: String
-    /// The operations this instrument answers: the driver's own, or, for a mock standing in
-    /// for another driver, that driver's.
+    /// The operations this instrument answers: the driver's own (or, for a mock standing in
+    /// for another driver, that driver's), then the host operations added at open (an
+    /// instrument profile's).
     public var operations: [OperationInfo] { table.operations }
     /// The driver a mock stands in for, or nil.
     public let emulatedDriver: DriverInfo?
@@ -64,6 +65,9 @@ public final class Instrument: @unchecked Sendable {
     private var _maxMessageSize = 256 << 20
     private var _interceptors: [any CallInterceptor] = []
     private let table: OperationTable
+    /// Operations at or past this index are host operations (`hostOperations[i - nativeCount]`).
+    private let nativeCount: Int
+    private let hostOperations: [HostOperation]
     /// A mock answering another driver's table by name (`invoke_named`).
     private let isStandIn: Bool
     let mockTable: UnsafePointer<litmus_mock_v1>?
@@ -82,13 +86,28 @@ public final class Instrument: @unchecked Sendable {
         ParameterInfo(name: "timeout_ms", type: .i64, unit: "ms", help: "I/O timeout", isOptional: true, range: 0...86_400_000),
     ]
 
-    init(driver: DriverInfo, resource: String, options: [String: InstrumentValue], emulating: DriverInfo? = nil) throws {
+    init(
+        driver: DriverInfo, resource: String, options: [String: InstrumentValue], emulating: DriverInfo? = nil,
+        standIn: Bool = false, hostOperations: [HostOperation] = []
+    ) throws {
         self.driver = driver
         self.resource = resource
         self.emulatedDriver = emulating
         self.context = "\(driver.id) \(resource)"
-        self.table = OperationTable(emulating?.operations ?? driver.operations)
-        self.isStandIn = emulating != nil
+        let native = emulating?.operations ?? (standIn ? [] : driver.operations)
+        let nativeNames = Set(native.map(\.name))
+        // A native operation of the same name wins over a host one (the dispatch order).
+        let added = hostOperations.filter { !nativeNames.contains($0.info.name) }
+        var all = native
+        for (i, op) in added.enumerated() {
+            var info = op.info
+            info.index = native.count + i
+            all.append(info)
+        }
+        self.table = OperationTable(all)
+        self.nativeCount = native.count
+        self.hostOperations = added
+        self.isStandIn = emulating != nil || standIn
         self.vt = driver.vtable.pointee
         self._readTermination = driver.readTermination.map { Array($0.utf8) }
         self._writeTermination = driver.writeTermination.map { Array($0.utf8) }
@@ -100,7 +119,7 @@ public final class Instrument: @unchecked Sendable {
         } else {
             mockTable = nil
         }
-        if emulating != nil && mockTable?.pointee.invoke_named == nil {
+        if isStandIn && mockTable?.pointee.invoke_named == nil {
             throw DriverError(
                 .unsupported, "driver '\(driver.id)' cannot stand in for another driver (no litmus.mock.v1 invoke_named)",
                 context: "\(driver.id) \(resource)")
@@ -564,10 +583,14 @@ public final class Instrument: @unchecked Sendable {
         return try dispatch(index: op.index, arguments)
     }
 
-    /// The interceptors (events, locks, overrides), then the driver.
+    /// The interceptors (events, locks, overrides), then the driver or the host operation.
     private func dispatch(index: Int, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
         lock.lock()
         if _interceptors.isEmpty {
+            if index >= nativeCount && !isStandIn {
+                lock.unlock()
+                return try runHostOperation(index, arguments)
+            }
             defer { lock.unlock() }
             return try invokeLocked(index, arguments)
         }
@@ -575,8 +598,23 @@ public final class Instrument: @unchecked Sendable {
         lock.unlock()
         let request = CallRequest(instrument: self, operation: table.operations[index], arguments: arguments)
         return try Self.runChain(hooks[...], request) { request in
-            try self.lock.withLock { try self.invokeLocked(request.operation.index, request.arguments) }
+            let index = request.operation.index
+            if index >= self.nativeCount && !self.isStandIn { return try self.runHostOperation(index, request.arguments) }
+            return try self.lock.withLock { try self.invokeLocked(index, request.arguments) }
         }
+    }
+
+    /// Checks the arguments of a host operation, fills defaults and runs it over the
+    /// message interface (it takes the instrument's lock per message, like any caller).
+    private func runHostOperation(_ index: Int, _ arguments: [InstrumentValue]) throws -> InstrumentValue {
+        let checked = try table.check(arguments, index: index, context: context)
+        var full = checked
+        let count = table.shapes[index].paramCount
+        if full.count < count { full += Array(repeating: .void, count: count - full.count) }
+        guard isOpen else {
+            throw DriverError(.closed, "the session is closed", context: "\(context) \(table.operations[index].name)")
+        }
+        return try hostOperations[index - nativeCount].run(self, full)
     }
 
     private static func runChain(
@@ -639,6 +677,22 @@ public final class Instrument: @unchecked Sendable {
     /// ``read()`` off the cooperative pool.
     public func read() async throws -> String {
         try await run { try $0.read() }
+    }
+}
+
+/// An operation the host runs itself over an instrument's message interface, such as an
+/// instrument profile's `measure_dc_voltage: {query: "MEAS:VOLT:DC?", returns: f64}`. It is
+/// dispatched like a driver operation (interceptors, argument checks), after the driver's own
+/// operations: a native operation of the same name wins.
+public struct HostOperation: Sendable {
+    /// The operation's signature (its `index` is assigned when the instrument opens).
+    public var info: OperationInfo
+    /// Runs the operation with checked arguments, one per parameter (`.void` for omitted optionals).
+    public var run: @Sendable (Instrument, [InstrumentValue]) throws -> InstrumentValue
+
+    public init(info: OperationInfo, run: @escaping @Sendable (Instrument, [InstrumentValue]) throws -> InstrumentValue) {
+        self.info = info
+        self.run = run
     }
 }
 
