@@ -96,6 +96,10 @@ struct SCPIPattern: Sendable {
         return Node(text)
     }
 
+    /// Whether the pattern's parameter is the placeholder `{channels}`: the command carries an
+    /// SCPI channel list such as `(@101,102:105)` (see ``SCPIChannelList``).
+    var takesChannelList: Bool { parameters == "{CHANNELS}" }
+
     /// Whether `command` has this pattern's header (and query-ness), whatever its parameters.
     func matchesHeader(_ command: SCPICommand) -> Bool {
         command.isQuery == isQuery && match(element: 0, node: 0, command.nodes)
@@ -115,6 +119,41 @@ struct SCPIPattern: Sendable {
             return false
         }
         return match(element: element + 1, node: node + current.nodes.count, nodes)
+    }
+}
+
+/// An SCPI channel list: `(@101,102,105:108)`. Ranges whose ends are both unsigned integers
+/// expand, ascending or descending (`(@3:1)` is 3, 2, 1); integers are compared by value
+/// (`0101` is `101`), any other entry (`1!101`, `CH1`) as written, upper-cased.
+enum SCPIChannelList {
+    /// The largest number of channels one list may name.
+    static let maximumCount = 10_000
+
+    /// The channels of `text`, or nil when it is not a channel list (no `(@...)`, an empty
+    /// entry, a range of more than ``maximumCount`` channels).
+    static func parse(_ text: Substring) -> [String]? {
+        let trimmed = text.trimmingSCPIWhitespace()
+        guard trimmed.hasPrefix("(@"), trimmed.hasSuffix(")") else { return nil }
+        let body = trimmed.dropFirst(2).dropLast()
+        if body.allSatisfy(\.isSCPIWhitespace) { return [] }
+        var channels: [String] = []
+        for entry in body.split(separator: ",", omittingEmptySubsequences: false) {
+            let item = entry.trimmingSCPIWhitespace().uppercased()
+            guard !item.isEmpty else { return nil }
+            let ends = item.split(separator: ":", omittingEmptySubsequences: false)
+            if ends.count == 2, let low = UInt32(ends[0].trimmingSCPIWhitespace()),
+                let high = UInt32(ends[1].trimmingSCPIWhitespace())
+            {
+                let count = Int(low > high ? low - high : high - low) + 1
+                guard channels.count + count <= maximumCount else { return nil }
+                let range = low <= high ? Array(low...high) : Array((high...low).reversed())
+                channels += range.map(String.init)
+            } else {
+                guard channels.count < maximumCount else { return nil }
+                channels.append(UInt32(item).map(String.init) ?? item)
+            }
+        }
+        return channels
     }
 }
 

@@ -39,7 +39,20 @@ struct SimDevice: Sendable {
         }
     }
 
+    /// A command that stores a fixed value in a property (`ROUTe:CLOSe {channels}` stores 1).
+    struct Action: Sendable {
+        /// The command; its parameter is nothing or `{channels}` (a channel list).
+        let pattern: SCPIPattern
+        let value: PropertyValue
+    }
+
     /// A settable and/or readable value (`VOLTage {value}` / `VOLTage?`).
+    ///
+    /// A property holds one value, or one value per key: per value of a selector property
+    /// (`selector`, e.g. the output `INSTrument:NSELect 2` selects), or per channel of the SCPI
+    /// channel list a command carries (`perChannel`, e.g. `ROUTe:CLOSe (@101,102)`). A key never
+    /// written reads as the property's base value: the default, or what an action without a
+    /// channel list last stored on every channel.
     struct Property: Sendable {
         let type: PropertyType
         let defaultValue: PropertyValue
@@ -51,6 +64,13 @@ struct SimDevice: Sendable {
         let getters: [SCPIPattern]
         /// The header of the setter; the value follows it after whitespace.
         let setter: SCPIPattern?
+        /// Commands that store a fixed value.
+        let actions: [Action]
+        /// The index of the property whose value selects which value commands address; nil:
+        /// not selected.
+        var selector: Int?
+        /// Getters and actions carry a channel list and address one value per channel.
+        let perChannel: Bool
 
         /// Parses the value text of a setter, as a real instrument would: a value of the wrong
         /// type or not among `values` is -224 "Illegal parameter value", a number outside

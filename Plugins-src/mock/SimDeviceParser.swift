@@ -25,7 +25,34 @@ import LitmusJSON
 ///         values: [ON, OFF]    # allowed values of a string property
 ///         getter: "VOLTage?"   # or a list: ["VOLTage?", "MEASure:VOLTage?"]
 ///         setter: "VOLTage {value}"
+///         actions: {"VOLTage:MINimum": 0}   # commands that store a fixed value
 /// ```
+///
+/// Two kinds of property hold one value per key:
+///
+/// ```yaml
+///     properties:
+///       channel:                       # the output that later commands address
+///         {default: 1, type: int, min: 1, max: 2, getter: "INSTrument:NSELect?", setter: "INSTrument:NSELect {value}"}
+///       voltage:
+///         default: 0
+///         selected_by: channel         # one value per value of `channel`
+///         getter: "VOLTage?"
+///         setter: "VOLTage {value}"
+///       relay:
+///         default: 0
+///         type: int
+///         per_channel: true            # one value per channel of an SCPI channel list (@101,102:105)
+///         getter: "ROUTe:CLOSe? {channels}"          # answers "1,0": one value per listed channel
+///         actions:
+///           "ROUTe:CLOSe {channels}": 1              # on the listed channels
+///           "ROUTe:OPEN {channels}": 0
+///           "ROUTe:OPEN:ALL": 0                      # no channel list: on every channel
+/// ```
+///
+/// A `selected_by` property names a property that is neither selected nor per channel; its
+/// getters, setter and actions address the value of the currently selected key. A
+/// `per_channel` property has no setter; its getters end with `{channels}`, its actions may.
 ///
 /// Every error is `invalidArgument` with `file:line:column`, the key path and the fix.
 /// Scalars are read as written (`ON` stays the text "ON", not YAML 1.1's true).
@@ -96,6 +123,8 @@ struct SimDeviceParser {
         }
 
         var properties: [SimDevice.Property] = []
+        var names: [String] = []
+        var selectors: [(property: Int, name: String, node: Node)] = []
         if let map = mapping["properties"] {
             guard let entries = map.mapping else {
                 throw fail(map, path + ["properties"], "`properties` must map property names to descriptions")
@@ -104,8 +133,23 @@ struct SimDeviceParser {
                 guard let propertyName = key.scalar?.string, !propertyName.isEmpty else {
                     throw fail(key, path + ["properties"], "a property name must be non-empty text")
                 }
-                properties.append(try property(value, path + ["properties", propertyName]))
+                let (property, selector) = try self.property(value, path + ["properties", propertyName])
+                if let selector { selectors.append((properties.count, selector.name, selector.node)) }
+                properties.append(property)
+                names.append(propertyName)
             }
+        }
+        for (index, name, node) in selectors {
+            let at = path + ["properties", names[index], "selected_by"]
+            guard let selector = names.firstIndex(of: name) else {
+                throw fail(node, at, "no property \"\(name)\" to select by; properties: \(names.joined(separator: ", "))")
+            }
+            guard selector != index else { throw fail(node, at, "a property cannot be selected by itself") }
+            let chosen = properties[selector]
+            guard !chosen.perChannel, !selectors.contains(where: { $0.property == selector }) else {
+                throw fail(node, at, "\"\(name)\" is itself selected or per channel; select by a plain property such as the channel number")
+            }
+            properties[index].selector = selector
         }
         return SimDevice(
             name: name, identity: identity, eom: Array(eom.utf8), dialogues: dialogues, properties: properties)
@@ -178,11 +222,15 @@ struct SimDeviceParser {
 
     // MARK: - Properties
 
-    private func property(_ node: Node, _ path: [String]) throws -> SimDevice.Property {
+    /// A property, and the name of the property that selects it (resolved by the caller, once
+    /// every property is known).
+    private func property(_ node: Node, _ path: [String]) throws -> (SimDevice.Property, selector: (name: String, node: Node)?) {
         guard let mapping = node.mapping else {
             throw fail(node, path, "a property must be a mapping with default, type, getter and/or setter")
         }
-        try checkKeys(mapping, ["default", "type", "min", "max", "values", "getter", "setter"], at: path)
+        try checkKeys(
+            mapping, ["default", "type", "min", "max", "values", "getter", "setter", "actions", "selected_by", "per_channel"],
+            at: path)
 
         var type = SimDevice.PropertyType.float
         if let typeNode = mapping["type"] {
@@ -214,28 +262,75 @@ struct SimDeviceParser {
             values = try items.enumerated().map { try string($1, path + ["values[\($0)]"]) }
         }
 
+        var perChannel = false
+        if let flag = mapping["per_channel"] {
+            guard let value = flag.bool else { throw fail(flag, path + ["per_channel"], "`per_channel` must be true or false") }
+            perChannel = value
+        }
+        var selector: (name: String, node: Node)?
+        if let selectorNode = mapping["selected_by"] {
+            guard !perChannel else {
+                throw fail(selectorNode, path + ["selected_by"], "a property is either per_channel or selected_by, not both")
+            }
+            selector = (try string(selectorNode, path + ["selected_by"]), selectorNode)
+        }
+
         var getters: [SCPIPattern] = []
         if let getterNode = mapping["getter"] {
             let nodes = getterNode.sequence.map(Array.init) ?? [getterNode]
             for (i, item) in nodes.enumerated() {
                 let itemPath = path + [getterNode.sequence == nil ? "getter" : "getter[\(i)]"]
                 let getter = try pattern(item, itemPath)
-                guard getter.isQuery, getter.parameters == nil else {
-                    throw fail(item, itemPath, "a getter is a query without parameters, e.g. \"VOLTage?\"")
+                if perChannel {
+                    guard getter.isQuery, getter.takesChannelList else {
+                        throw fail(item, itemPath, "a getter of a per_channel property is a query followed by {channels}, e.g. \"ROUTe:CLOSe? {channels}\"")
+                    }
+                } else {
+                    guard getter.isQuery, getter.parameters == nil else {
+                        throw fail(item, itemPath, "a getter is a query without parameters, e.g. \"VOLTage?\"")
+                    }
                 }
                 getters.append(getter)
             }
         }
         var setter: SCPIPattern?
         if let setterNode = mapping["setter"] {
+            guard !perChannel else {
+                throw fail(setterNode, path + ["setter"], "a per_channel property has no setter; store values with `actions`")
+            }
             let pattern = try self.pattern(setterNode, path + ["setter"])
             guard pattern.parameters == "{VALUE}", !pattern.isQuery else {
                 throw fail(setterNode, path + ["setter"], "a setter is a command header followed by {value}, e.g. \"VOLTage {value}\"")
             }
             setter = pattern
         }
-        guard !getters.isEmpty || setter != nil else {
-            throw fail(node, path, "a property needs a getter (\"VOLTage?\"), a setter (\"VOLTage {value}\") or both")
+
+        var actions: [SimDevice.Action] = []
+        if let actionsNode = mapping["actions"] {
+            let at = path + ["actions"]
+            guard let entries = actionsNode.mapping, !entries.isEmpty else {
+                throw fail(actionsNode, at, "`actions` must map commands to the value they store, e.g. {\"OUTPut:ON\": \"ON\"}")
+            }
+            for (key, valueNode) in entries {
+                let pattern = try self.pattern(key, at)
+                let allowed = pattern.parameters == nil || (perChannel && pattern.takesChannelList)
+                guard !pattern.isQuery, allowed else {
+                    throw fail(
+                        key, at,
+                        perChannel
+                            ? "an action is a command, alone or followed by {channels}, e.g. \"ROUTe:CLOSe {channels}\""
+                            : "an action is a command without parameters, e.g. \"OUTPut:ON\" ({channels} needs `per_channel: true`)")
+                }
+                let text = try string(valueNode, at + [key.scalar?.string ?? ""])
+                switch SimDevice.Property.parse(Substring(text), type: type, range: range, values: values) {
+                case .success(let value): actions.append(SimDevice.Action(pattern: pattern, value: value))
+                case .failure(let error):
+                    throw fail(valueNode, at + [key.scalar?.string ?? ""], "the value \"\(text)\" is invalid: \(reason(error, type, values))")
+                }
+            }
+        }
+        guard !getters.isEmpty || setter != nil || !actions.isEmpty else {
+            throw fail(node, path, "a property needs a getter (\"VOLTage?\"), a setter (\"VOLTage {value}\") or actions")
         }
 
         guard let defaultNode = mapping["default"] else {
@@ -244,17 +339,21 @@ struct SimDeviceParser {
         let defaultText = try string(defaultNode, path + ["default"])
         switch SimDevice.Property.parse(Substring(defaultText), type: type, range: range, values: values) {
         case .success(let value):
-            return SimDevice.Property(
+            let property = SimDevice.Property(
                 type: type, defaultValue: value, range: range, values: values, getters: getters,
-                setter: setter)
+                setter: setter, actions: actions, selector: nil, perChannel: perChannel)
+            return (property, selector)
         case .failure(let error):
-            let fix: String
-            switch error {
-            case .dataOutOfRange: fix = "it is outside min...max"
-            case _ where values != nil: fix = "it is not one of `values`"
-            default: fix = "it is not a valid \(type.rawValue)\(type == .string ? "" : "; set `type: string` for text")"
-            }
-            throw fail(defaultNode, path + ["default"], "the default \"\(defaultText)\" is invalid: \(fix)")
+            throw fail(defaultNode, path + ["default"], "the default \"\(defaultText)\" is invalid: \(reason(error, type, values))")
+        }
+    }
+
+    /// Why a value of a property is refused.
+    private func reason(_ error: SCPIError, _ type: SimDevice.PropertyType, _ values: [String]?) -> String {
+        switch error {
+        case .dataOutOfRange: "it is outside min...max"
+        case _ where values != nil: "it is not one of `values`"
+        default: "it is not a valid \(type.rawValue)\(type == .string ? "" : "; set `type: string` for text")"
         }
     }
 

@@ -84,7 +84,12 @@ final class SimSession: DriverSession, MockExtensionSession {
     /// writes are buffered until "\n".
     private let stream: Bool
 
+    /// Each property's value; for a selected or per-channel property, the value of every key
+    /// not in `keyed`.
     private var values: [SimDevice.PropertyValue]
+    /// The values of selected and per-channel properties, by key (the selector's value as
+    /// text, or the channel).
+    private var keyed: [[String: SimDevice.PropertyValue]]
     private var errors: [SCPIError] = []
     /// The standard event status register.
     private var eventStatus: UInt8 = 0
@@ -124,6 +129,7 @@ final class SimSession: DriverSession, MockExtensionSession {
         maxReadChunk = Int(clamping: chunk)
         stream = request.options.bool("stream") ?? false
         values = device.properties.map(\.defaultValue)
+        keyed = Array(repeating: [:], count: device.properties.count)
         trace = TraceLog(limit: Int(clamping: limit))
     }
 
@@ -256,16 +262,38 @@ final class SimSession: DriverSession, MockExtensionSession {
             return dialogue.reply
         }
         for (i, property) in device.properties.enumerated() {
-            if property.getters.contains(where: { $0.matches(command) }) {
-                return .message(Array(values[i].text.utf8))
+            if property.perChannel {
+                if property.getters.contains(where: { $0.matchesHeader(command) }) {
+                    guard let channels = channelList(command) else { return nil }
+                    let answer = channels.map { (keyed[i][$0] ?? values[i]).text }.joined(separator: ",")
+                    return .message(Array(answer.utf8))
+                }
+            } else if property.getters.contains(where: { $0.matches(command) }) {
+                return .message(Array(value(of: i).text.utf8))
             }
             if let setter = property.setter, setter.matchesHeader(command) {
                 if command.parameters.isEmpty {
                     push(.missingParameter)
                 } else {
                     switch property.parse(command.parameters) {
-                    case .success(let value): values[i] = value
+                    case .success(let value): store(value, in: i)
                     case .failure(let error): push(error)
+                    }
+                }
+                return nil
+            }
+            for action in property.actions {
+                if action.pattern.takesChannelList {
+                    guard action.pattern.matchesHeader(command) else { continue }
+                    guard let channels = channelList(command) else { return nil }
+                    for channel in channels { keyed[i][channel] = action.value }
+                } else {
+                    guard action.pattern.matches(command) else { continue }
+                    if property.perChannel {
+                        values[i] = action.value
+                        keyed[i].removeAll()
+                    } else {
+                        store(action.value, in: i)
                     }
                 }
                 return nil
@@ -275,11 +303,43 @@ final class SimSession: DriverSession, MockExtensionSession {
         return nil
     }
 
+    /// The value a getter of property `i` answers: for a selected property, the value of the
+    /// key its selector holds now.
+    private func value(of i: Int) -> SimDevice.PropertyValue {
+        guard let selector = device.properties[i].selector else { return values[i] }
+        return keyed[i][values[selector].text] ?? values[i]
+    }
+
+    /// Stores a value in property `i` (for a selected property, under the selected key).
+    private func store(_ value: SimDevice.PropertyValue, in i: Int) {
+        if let selector = device.properties[i].selector {
+            keyed[i][values[selector].text] = value
+        } else {
+            values[i] = value
+        }
+    }
+
+    /// The channels of the command's channel list; nil after queueing -109 (no parameter) or
+    /// -224 (not a channel list).
+    private func channelList(_ command: SCPICommand) -> [String]? {
+        if command.parameters.isEmpty {
+            push(.missingParameter)
+            return nil
+        }
+        guard let channels = SCPIChannelList.parse(command.parameters) else {
+            push(.illegalParameterValue)
+            return nil
+        }
+        return channels
+    }
+
     private func run(_ builtin: Builtin) -> SimDevice.Reply? {
         func text(_ s: String) -> SimDevice.Reply { .message(Array(s.utf8)) }
         switch builtin {
         case .identify: return text(device.identity)
-        case .reset: values = device.properties.map(\.defaultValue)
+        case .reset:
+            values = device.properties.map(\.defaultValue)
+            keyed = Array(repeating: [:], count: device.properties.count)
         case .clearStatus:
             errors.removeAll()
             eventStatus = 0
