@@ -8,6 +8,10 @@
 //   litmus-test-producer flush <dataDir> <session-uuid> <count>
 //       emits RunStarted and <count> measurements, flush()es, prints "flushed <sequence> <file>",
 //       then waits (with the log open) until killed or until stdin closes.
+//   litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>
+//       takes the resource lock (ResourceLocks, trying once), prints "locked", holds it for
+//       <seconds> (a negative number: until stdin closes), releases it and exits 0; prints the
+//       error to stderr and exits 3 when the lock cannot be taken (Station/ResourceLockTests).
 import Foundation
 import Litmus
 
@@ -36,6 +40,27 @@ func fail(_ text: String) -> Never {
 }
 
 let arguments = CommandLine.arguments
+
+if arguments.count >= 2 && arguments[1] == "hold-lock" {
+    guard arguments.count == 7, let seconds = Double(arguments[6]) else {
+        fail("usage: litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>")
+    }
+    let locks = ResourceLocks(directory: arguments[2])
+    do {
+        let lease = try locks.acquire(resource: arguments[3], station: arguments[4], role: arguments[5])
+        say("locked")
+        if seconds < 0 {
+            _ = FileHandle.standardInput.readDataToEndOfFile()
+        } else if seconds > 0 {
+            Thread.sleep(forTimeInterval: seconds)
+        }
+        lease.release()
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(3)
+    }
+}
 guard arguments.count >= 4, let session = UUID(uuidString: arguments[3]) else {
     fail("usage: litmus-test-producer crash|flush <dataDir> <session-uuid> [count]")
 }
