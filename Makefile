@@ -8,11 +8,13 @@ setup:
 setup-build:
 	@LITMUS_SETUP_PYTHON=0 ./scripts/setup.sh
 
-## The main job: build, list the driver plugins, and conformance-check the built ones.
+## The main job: build, list the driver plugins, and check and open the mock bench
+## (STATION=stations/other.yaml to check another bench).
+STATION ?= stations/bench_mock.yaml
 run: setup-build
 	swift build
 	.build/debug/litmus drivers list
-	.build/debug/litmus drivers check .build/debug/liblitmus-mock.so .build/debug/liblitmus-example-c.so
+	.build/debug/litmus station check $(STATION) --open
 
 ## The tests (Swift Testing).
 test: setup

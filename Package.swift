@@ -58,6 +58,7 @@ let package = Package(
                 "CLitmusSupport",
                 "LitmusJSON",
                 "LitmusParquet",
+                "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,7 +90,9 @@ let package = Package(
         // Benchmarks: ratios against a baseline measured in the same run.
         .executableTarget(
             name: "LitmusBench",
-            dependencies: ["Litmus", "LitmusParquet", "LitmusJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Litmus", "LitmusParquet", "LitmusJSON", "Yams", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "bench"),
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
