@@ -247,6 +247,20 @@ public struct ConfigMapping: Sendable {
 
     /// The keys written, in file order.
     public var keys: [String] { entries.map(\.key) }
+
+    /// The file's id: its name without `.yaml` (`stem`). A declared `id:` must equal it (an
+    /// error, never a silent rename); text read without a file takes the declared id.
+    @discardableResult
+    public func checkID(_ stem: String, what: String) throws(ConfigError) -> String {
+        guard let idNode = self["id"] else { return stem }
+        let declared = try idNode.string("the \(what) id")
+        guard node.file.isEmpty || declared == stem else {
+            throw idNode.error(
+                "id \"\(declared)\" differs from the file name \(stem).yaml (a \(what)'s id is its file name)",
+                fix: "rename the file to \(declared).yaml, or change the id to \(stem) (or leave it out)")
+        }
+        return declared
+    }
 }
 
 /// A calendar date without a time zone, as written in configuration files (`2027-03-31`).

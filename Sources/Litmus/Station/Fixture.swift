@@ -56,16 +56,7 @@ public struct Fixture: Sendable, Equatable {
         reader.collect { () throws -> Fixture? in
             let m = try root.mapping("a fixture mapping (id, part, connections or sites)", allowed: keys)
             let stem = ((root.file as NSString).lastPathComponent as NSString).deletingPathExtension
-            var id = stem
-            if let idNode = m["id"] {
-                id = try idNode.string("the fixture id")
-                if !root.file.isEmpty && id != stem {
-                    reader.fail(
-                        idNode.error(
-                            "the file declares id \"\(id)\" but its name is \(stem).yaml",
-                            fix: "rename the file to \(id).yaml or change the id to \(stem)"))
-                }
-            }
+            let id = reader.collect { try m.checkID(stem, what: "fixture") } ?? stem
             switch (m["connections"], m["sites"]) {
             case (nil, nil):
                 throw root.error("a fixture needs `connections:` (one site) or `sites:` (several)", fix: "add `connections: {name: {instrument: dmm, pin: VOUT}}`")

@@ -479,16 +479,7 @@ extension InstrumentProfile {
         else { return nil }
         var profile = InstrumentProfile(id: id)
 
-        if let idNode = top["id"] {
-            reader.collect {
-                let written = try idNode.string("the profile id")
-                guard written == id else {
-                    throw idNode.error(
-                        "the id \"\(written)\" differs from the file name \"\(id)\"",
-                        fix: "write `id: \(id)` (or leave it out), or rename the file to \(written).yaml")
-                }
-            }
-        }
+        reader.collect { _ = try top.checkID(id, what: "profile") }
         if let n = top["name"] { profile.name = reader.collect { try n.string("a display name") } }
         if let n = top["description"] { profile.description = reader.collect { try n.string("a description") } }
         if let n = top["instrument_types"] {

@@ -768,17 +768,7 @@ struct PartDraft {
         let m = ConfigMapping(node: root, entries: kept)
         var draft = PartDraft(id: id, root: root)
 
-        if let idNode = m["id"] {
-            reader.collect { () throws in
-                let declared = try idNode.string("the part id")
-                if declared != id {
-                    let file = PartReading.fileName(root.file)
-                    throw idNode.error(
-                        "id \"\(declared)\" does not match the file name \(file) (a part's id is its file name)",
-                        fix: "rename the file to \(declared).yaml, or change the id to \(id)")
-                }
-            }
-        }
+        reader.collect { _ = try m.checkID(id, what: "part") }
         for key in Part.textFields where m.has(key) {
             if let value = m[key] {
                 if let text = reader.collect({ () throws in try value.string() }) { draft.fields[key] = text }

@@ -139,16 +139,7 @@ public struct Station: Sendable, Equatable {
         reader.collect { () throws -> Station? in
             let m = try root.mapping("a station mapping (id, name, instruments...)", allowed: keys)
             let stem = ((root.file as NSString).lastPathComponent as NSString).deletingPathExtension
-            var id = stem
-            if let idNode = m["id"] {
-                id = try idNode.string("the station id")
-                if !root.file.isEmpty && id != stem {
-                    reader.fail(
-                        idNode.error(
-                            "the file declares id \"\(id)\" but its name is \(stem).yaml",
-                            fix: "rename the file to \(id).yaml or change the id to \(stem)"))
-                }
-            }
+            let id = reader.collect { try m.checkID(stem, what: "station") } ?? stem
             let name = try m.required("name", "a display name for the bench", example: "\"Line 2 / Bench 3\"").string()
             var station = Station(
                 id: id, name: name,

@@ -590,12 +590,12 @@ import Testing
             """)
         #expect(profile == nil)
         #expect(report.errors.map { "\($0.location) \($0.keyPath): \($0.problem)" } == [
-            "p.yaml:1:5 id: the id \"other\" differs from the file name \"p\"",
+            "p.yaml:1:5 id: id \"other\" differs from the file name p.yaml (a profile's id is its file name)",
             "p.yaml:3:11 identity: an identity needs `manufacturer`, `model` or both",
             "p.yaml:4:16 init[1]: \"*IDN?\" is a query; init commands are written and nothing reads a reply",
             "p.yaml:5:14 error_query: expected one query ending in '?', found \"SYST:ERR\"",
         ])
-        #expect(report.errors.first?.fix == "write `id: p` (or leave it out), or rename the file to other.yaml")
+        #expect(report.errors.first?.fix == "rename the file to other.yaml, or change the id to p (or leave it out)")
         #expect(report.warnings.map(\.description) == [
             "p.yaml:2:25: instrument_types[1]: unknown instrument type \"dmmm\". Fix: did you mean \"dmm\"? Known types: "
                 + InstrumentProfile.knownTypes.joined(separator: ", ")
@@ -621,7 +621,7 @@ import Testing
         let second = ConfigReader()
         #expect(InstrumentProfile.load(path: renamed, reader: second) == nil)
         #expect(second.report.errors.map(\.description) == [
-            "\(renamed):1:5: id: the id \"my_dmm\" differs from the file name \"other\". Fix: write `id: other` (or leave it out), or rename the file to my_dmm.yaml"
+            "\(renamed):1:5: id: id \"my_dmm\" differs from the file name other.yaml (a profile's id is its file name). Fix: rename the file to my_dmm.yaml, or change the id to other (or leave it out)"
         ])
 
         let third = ConfigReader()

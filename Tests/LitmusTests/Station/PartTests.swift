@@ -553,7 +553,7 @@ import Testing
         #expect(part == nil)
         expectOneError(
             report, file: file, line: 1, column: 5, keyPath: "id",
-            problem: "id \"buck_3v3x\" does not match the file name buck_3v3.yaml",
+            problem: "id \"buck_3v3x\" differs from the file name buck_3v3.yaml",
             fix: "rename the file to buck_3v3x.yaml, or change the id to buck_3v3")
     }
 

@@ -159,7 +159,7 @@ func simStation(id: String = "bench", dmm extra: String = "", roles: String = ""
 
     @Test func idMustMatchTheFileName() throws {
         let e = try errors(simStation(id: "other"))
-        expectOne(e, "bench.yaml:1:5", "id", ["declares id \"other\"", "bench.yaml", "rename"])
+        expectOne(e, "bench.yaml:1:5", "id", ["id \"other\" differs from the file name bench.yaml", "rename"])
     }
 
     @Test func badRoleName() throws {
