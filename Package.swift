@@ -23,6 +23,11 @@ let package = Package(
         // loader next to the litmus binary or on LITMUS_PLUGIN_PATH.
         .library(name: "litmus-mock", type: .dynamic, targets: ["LitmusMockDriver"]),
         .library(name: "litmus-example-c", type: .dynamic, targets: ["LitmusExampleCDriver"]),
+        .library(name: "litmus-lan", type: .dynamic, targets: ["LitmusLANDriver"]),
+        .library(name: "litmus-serial", type: .dynamic, targets: ["LitmusSerialDriver"]),
+        .library(name: "litmus-usbtmc", type: .dynamic, targets: ["LitmusUSBTMCDriver"]),
+        // Test servers that speak the instrument protocols (raw SCPI socket, VXI-11, HiSLIP).
+        .executable(name: "litmus-fake-instruments", targets: ["LitmusFakeInstruments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -87,6 +92,37 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-pedantic", "-std=c11"])]
         ),
 
+        // libusb-1.0 (Debian: libusb-1.0-0-dev), for the USBTMC plugin.
+        .systemLibrary(
+            name: "CLibUSB", path: "Sources/CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
+
+        // Transport plugins. Their protocol layers (message codecs, state machines with no I/O
+        // of their own) are separate libraries so tests and the fake instruments use them too.
+        .target(name: "LitmusLANProtocol", path: "Plugins-src/lan/Protocol"),
+        .target(
+            name: "LitmusLANDriver",
+            dependencies: ["LitmusDriverKit", "LitmusLANProtocol"],
+            path: "Plugins-src/lan",
+            exclude: ["Protocol"],
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "LitmusSerialDriver",
+            dependencies: ["LitmusDriverKit"],
+            path: "Plugins-src/serial",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(name: "LitmusUSBTMCProtocol", path: "Plugins-src/usbtmc/Protocol"),
+        .target(
+            name: "LitmusUSBTMCDriver",
+            dependencies: ["LitmusDriverKit", "LitmusUSBTMCProtocol", "CLibUSB"],
+            path: "Plugins-src/usbtmc",
+            exclude: ["Protocol"],
+            linkerSettings: pluginLinkerSettings
+        ),
+        .executableTarget(
+            name: "LitmusFakeInstruments", dependencies: ["LitmusLANProtocol"], path: "Tests/FakeInstruments"),
+
         // Benchmarks: ratios against a baseline measured in the same run.
         .executableTarget(
             name: "LitmusBench",
@@ -96,7 +132,9 @@ let package = Package(
             path: "bench"),
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
-        .testTarget(name: "LitmusTests", dependencies: ["Litmus"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "LitmusTests", dependencies: ["Litmus", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "LitmusParquetTests", dependencies: ["LitmusParquet"]),
     ]
 )

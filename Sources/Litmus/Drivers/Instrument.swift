@@ -155,9 +155,16 @@ public final class Instrument: @unchecked Sendable {
                 .unsupported, "driver '\(driver.id)' has no timeout to set (timeout_ms)", context: context)
         }
 
+        // Drivers of the VISA interfaces (TCPIP, USB, ASRL, GPIB, VICP) receive the canonical
+        // form (defaults filled in, keywords upper-case, USB ids as 0x%04X), so each parses one
+        // spelling; other schemes get the string as written.
+        var given = resource
+        if let name = try? ResourceName(parsing: resource) {
+            if case .other = name.interface {} else { given = name.canonical }
+        }
         var out: OpaquePointer?
         let status = withOpenOptions(forDriver) { kvs in
-            resource.withCString { res in
+            given.withCString { res in
                 vt.open!(driver.descriptor, res, kvs.baseAddress, kvs.count, &out, slots.errorPointer)
             }
         }

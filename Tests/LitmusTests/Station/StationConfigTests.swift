@@ -276,7 +276,7 @@ func simStation(id: String = "bench", dmm extra: String = "", roles: String = ""
             name: Lab
             instruments:
               psu:
-                resource: "USB0::0x2A8D::0x1102::MY59001234::INSTR"
+                resource: "VICP0::192.168.10.30::INSTR"
                 profile: generic_scpi_psu
                 mock_config: {measure_voltage: 5.0, measure_voltag: 1}
             """)

@@ -30,11 +30,11 @@ enum TestPlugins {
     /// The path of a built plugin product, e.g. `path("mock")` -> `.../liblitmus-mock.so`.
     static func path(_ name: String) -> String { "\(buildDirectory)/liblitmus-\(name).so" }
 
-    /// A registry with the in-tree plugins (mock and example-c), loaded once per process:
+    /// A registry with the in-tree plugins (mock, example-c, lan, serial, usbtmc), loaded once per process:
     /// plugins are never unloaded, so sharing one is what a real host does too.
     static let registry: DriverRegistry = {
         let registry = DriverRegistry()
-        for name in ["mock", "example-c"] {
+        for name in ["mock", "example-c", "lan", "serial", "usbtmc"] {
             do { try registry.loadPlugin(at: path(name)) } catch { Issue.record("cannot load \(name): \(error)") }
         }
         return registry

@@ -1,0 +1,2 @@
+// HiSLIP message codec. STUB: being written.
+public enum HiSLIPProtocol {}

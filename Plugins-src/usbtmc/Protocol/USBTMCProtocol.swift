@@ -1,0 +1,2 @@
+// USBTMC / USB488 message codec and state machine. STUB: being written.
+public enum USBTMCProtocol {}

@@ -1,0 +1,13 @@
+import CLitmusDriverABI
+import LitmusDriverKit
+
+/// The litmus-usbtmc plugin: the `usbtmc` driver for `USB::vid::pid::serial::INSTR` resources.
+let plugin = DriverPlugin(name: "litmus-usbtmc", version: "1.0.0", drivers: [USBTMCDriver.description])
+
+@c @implementation
+public func litmus_plugin_entry_v1(
+    _ host: UnsafePointer<litmus_host_info>?, _ out: UnsafeMutablePointer<litmus_plugin_info>?,
+    _ err: OpaquePointer?
+) -> litmus_status {
+    plugin.enter(host, out, err)
+}

@@ -1,0 +1,9 @@
+import Foundation
+
+/// STUB: being written.
+enum VXI11Server {
+    static func main(_ arguments: [String]) -> Never {
+        FileHandle.standardError.write(Data("not built yet\n".utf8))
+        exit(2)
+    }
+}

@@ -1,0 +1,34 @@
+// litmus-fake-instruments: servers that speak instrument protocols on loopback, for tests and
+// benchmarks. Each prints one line `port <n>` (or `path <p>`) once it listens, then serves
+// until its standard input closes or it is killed.
+//
+//   litmus-fake-instruments socket [--port N] [--serial S]     raw SCPI socket
+//   litmus-fake-instruments vxi11 [--port N]                   VXI-11 (portmapper on --portmap-port)
+//   litmus-fake-instruments hislip [--port N]                  HiSLIP
+import Foundation
+
+// Servers print their `port <n>` line with FileHandle.standardOutput.write (unbuffered).
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else {
+    FileHandle.standardError.write(Data("usage: litmus-fake-instruments socket|vxi11|hislip [options]\n".utf8))
+    exit(2)
+}
+let rest = Array(arguments.dropFirst())
+
+/// Exits when standard input closes, so a test that dies never leaves a server behind.
+func exitWhenStdinCloses() {
+    Thread.detachNewThread {
+        var byte: UInt8 = 0
+        while read(0, &byte, 1) > 0 {}
+        exit(0)
+    }
+}
+
+switch command {
+case "socket": SocketServer.main(rest)
+case "vxi11": VXI11Server.main(rest)
+case "hislip": HiSLIPServer.main(rest)
+default:
+    FileHandle.standardError.write(Data("unknown server '\(command)'; use socket, vxi11 or hislip\n".utf8))
+    exit(2)
+}
