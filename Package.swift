@@ -124,12 +124,15 @@ let package = Package(
             name: "LitmusFakeInstruments", dependencies: ["LitmusLANProtocol"], path: "Tests/FakeInstruments"),
 
         // Benchmarks: ratios against a baseline measured in the same run.
+        .target(name: "CBenchFloor", path: "bench/CFloor"),
         .executableTarget(
             name: "LitmusBench",
             dependencies: [
-                "Litmus", "LitmusParquet", "LitmusJSON", "Yams", .product(name: "Logging", package: "swift-log"),
+                "Litmus", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "bench"),
+            path: "bench",
+            exclude: ["CFloor"]),
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(

@@ -7,6 +7,13 @@ need_apt=()
 for pkg in libusb-1.0-0-dev libzstd-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# What the transport tests use: an emulated USB device (umockdev) and an independent VXI-11
+# client (lxi-tools).
+if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
+    for pkg in umockdev libumockdev-dev lxi-tools; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+    done
+fi
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
@@ -20,9 +27,11 @@ command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is require
 # Python readers used by the tests to read back what Litmus writes (Parquet, JSON Lines):
 # a venv in .venv, so the system Python stays untouched. LITMUS_PYTHON overrides it.
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars" >/dev/null 2>&1; then
-        echo "setup: creating .venv with pyarrow, duckdb and polars"
+    # Independent peers for the transport tests: pyvisa-py (VXI-11, HiSLIP, socket and USBTMC
+    # clients), pyusb, and scpipy (an SCPI server).
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars, pyvisa, pyvisa_py, usb, scpipy" >/dev/null 2>&1; then
+        echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb and scpipy"
         python3 -m venv .venv
-        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars
+        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy
     fi
 fi

@@ -1,0 +1,4 @@
+/// STUB: being written.
+func runHiSLIPBenchmark() {
+    print("HiSLIP: not built yet")
+}

@@ -1,0 +1,4 @@
+/// STUB: being written.
+func runSerialBenchmark() {
+    print("Serial: not built yet")
+}

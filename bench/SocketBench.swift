@@ -1,0 +1,4 @@
+/// STUB: being written.
+func runSocketBenchmark() {
+    print("Socket: not built yet")
+}

@@ -1,0 +1,4 @@
+/// STUB: being written.
+func runVXI11Benchmark() {
+    print("VXI11: not built yet")
+}
