@@ -360,13 +360,20 @@ public struct VectorEnded: Sendable, Equatable {
     public var retry: Int64
     public var outcome: Outcome
     public var error: String?
-    public init(stepIndex: Int64, stepPath: String, index: Int64, retry: Int64 = 0, outcome: Outcome, error: String? = nil) {
+    /// Stimulus parameters configured during the vector (after `vector.started`); they join
+    /// the started ones as `in_<name>` columns, later values winning.
+    public var params: [NamedValue]
+    public init(
+        stepIndex: Int64, stepPath: String, index: Int64, retry: Int64 = 0, outcome: Outcome, error: String? = nil,
+        params: [NamedValue] = []
+    ) {
         self.stepIndex = stepIndex
         self.stepPath = stepPath
         self.index = index
         self.retry = retry
         self.outcome = outcome
         self.error = error
+        self.params = params
     }
 }
 

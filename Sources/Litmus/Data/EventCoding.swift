@@ -194,6 +194,10 @@ public enum EventCoding {
             j.field("retry", e.retry)
             j.field("outcome", e.outcome.rawValue)
             j.field("error", e.error)
+            if !e.params.isEmpty {
+                j.key(static: "params")
+                j.namedValues(e.params)
+            }
         case .measurement(let m):
             j.field("step_index", m.stepIndex)
             j.field("step_path", m.stepPath)
@@ -352,7 +356,8 @@ public enum EventCoding {
                 VectorEnded(
                     stepIndex: try f.int("step_index"), stepPath: try f.string("step_path"),
                     index: try f.int("vector_index"), retry: try f.optInt("retry") ?? 0,
-                    outcome: try f.outcome("outcome"), error: try f.optString("error")))
+                    outcome: try f.outcome("outcome"), error: try f.optString("error"),
+                    params: try f.namedValues("params")))
         case "measurement":
             return .measurement(
                 Measurement(

@@ -81,7 +81,7 @@ extension RunTable {
         var paramUnits: [String: String] = [:]
         var paramOrder: [String] = []
         for (_, v) in vectorsInOrder {
-            for p in v.started?.params ?? [] {
+            for p in (v.started?.params ?? []) + (v.ended?.params ?? []) {
                 if paramKinds[p.name] == nil { paramOrder.append(p.name) }
                 paramKinds[p.name, default: ValueKinds()].add(p.value)
                 if paramUnits[p.name] == nil, let unit = p.unit { paramUnits[p.name] = unit }
@@ -407,7 +407,7 @@ extension RunTable {
         // where observed and the measurements directly in it.
         let vectorCells: [[Int: JSONValue]] = vectorList.map { key, record in
             var cells: [Int: JSONValue] = [:]
-            for p in record.started?.params ?? [] { if let c = inColumns[p.name] { cells[c] = p.value } }
+            for p in (record.started?.params ?? []) + (record.ended?.params ?? []) { if let c = inColumns[p.name] { cells[c] = p.value } }
             for o in vectorObservations[key] ?? [] { if let c = outColumns[o.name] { cells[c] = o.value } }
             return cells
         }

@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+
+/// Owns one run of one DUT: its identity, its event log and channel store, and the order in
+/// which they open and close.
+///
+/// It emits `session.started` and `run.started` itself from one model (callers never copy
+/// identity fields by hand); ``finalize()`` emits `run.ended` with the rolled-up outcome (the
+/// run's Parquet file is on disk when it returns); ``close()`` emits `session.ended` and closes
+/// the channel store and the event log, in that order, once.
+///
+/// ```swift
+/// let logger = try TestRunLogger(RunIdentity(dutSerial: "SN12345", stationID: "bench_1", testPhase: "validation"),
+///                                dataDir: "data")
+/// let harness = try TestHarness(logger: logger, stepName: "rails")
+/// ...
+/// try logger.finalize()      // run.ended -> data/runs/date=.../station=bench_1/..._SN12345.parquet
+/// try logger.close()         // session.ended, channel store, event log
+/// ```
+///
+/// Without a data directory (``init(_:)`` with `dataDir: nil`) nothing is persisted; the
+/// logger says so once, as a warning, instead of silently dropping every event.
+public final class TestRunLogger: @unchecked Sendable {
+    public let sessionID: UUID
+    public let runID: UUID
+    /// What identifies the run (recorded in `run.started`).
+    public let identity: RunIdentity
+    /// Where events, channels and run files go; nil when nothing is persisted.
+    public let dataDir: String?
+    /// The event log, when persisting.
+    public let eventLog: EventLog?
+    /// The channel store for arrays and waveforms, when persisting.
+    public let channelStore: ChannelStore?
+    /// Writes the run's Parquet file when `run.ended` is emitted.
+    public let materializer: InProcessMaterializer?
+    /// Run-level custom metadata: values set at any time reach the stored run.
+    public private(set) lazy var runContext = RunContext(logger: self)
+
+    private let lock = NSLock()
+    private var finalized = false
+    private var closed = false
+    private var warnedNoLog = false
+    private var stepOutcomes: [String: Outcome] = [:]
+    private var stepOrder: [String] = []
+    private var externalOutcome: Outcome?
+    private let log: Logger
+
+    /// Starts a session and a run: with `dataDir`, opens the event log, the in-process
+    /// materializer and the channel store and emits `session.started` and `run.started`.
+    ///
+    /// - Throws: ``EventLogError`` when the event log cannot be opened.
+    public init(
+        _ identity: RunIdentity, dataDir: String? = ProcessInfo.processInfo.environment["LITMUS_DATA_DIR"] ?? "data",
+        sessionID: UUID = UUID(), runID: UUID = UUID(), logger: Logger = Logger(label: "litmus.run")
+    ) throws {
+        self.identity = identity
+        self.sessionID = sessionID
+        self.runID = runID
+        self.dataDir = dataDir
+        self.log = logger
+        if let dataDir {
+            let eventLog = try EventStore(dataDir: dataDir).eventLog(sessionID: sessionID)
+            self.eventLog = eventLog
+            self.materializer = InProcessMaterializer(log: eventLog, dataDir: dataDir)
+            self.channelStore = ChannelStore(dataDir: dataDir, sessionID: sessionID, events: eventLog)
+            try eventLog.emit(Event(sessionID: sessionID, .sessionStarted(identity.sessionStarted)))
+            try eventLog.emit(Event(sessionID: sessionID, runID: runID, .runStarted(identity.runStarted)))
+        } else {
+            self.eventLog = nil
+            self.materializer = nil
+            self.channelStore = nil
+        }
+    }
+
+    deinit { try? close() }
+
+    /// Whether events reach disk.
+    public var isPersisting: Bool { eventLog != nil }
+
+    /// Emits one run event (with this run's id). Without an event log it warns once.
+    public func emit(_ body: EventBody) throws {
+        guard let eventLog else {
+            let first = lock.withLock {
+                defer { warnedNoLog = true }
+                return !warnedNoLog
+            }
+            if first {
+                log.warning(
+                    "TestRunLogger has no data directory: events of run \(runID) are NOT persisted (pass dataDir: to keep them)")
+            }
+            return
+        }
+        try eventLog.emit(Event(sessionID: sessionID, runID: runID, body))
+    }
+
+    /// Records a step's final outcome for the run's roll-up (the last value per step path wins:
+    /// a retried step counts by its final attempt).
+    func recordStep(path: String, outcome: Outcome) {
+        lock.withLock {
+            if stepOutcomes[path] == nil { stepOrder.append(path) }
+            stepOutcomes[path] = outcome
+        }
+    }
+
+    /// Escalates the run with an outcome from outside any step (a setup failure, an interrupt).
+    public func escalate(_ outcome: Outcome) {
+        lock.withLock { externalOutcome = max(externalOutcome ?? outcome, outcome) }
+    }
+
+    /// The run's outcome so far: the most severe final step outcome; `done` when nothing was
+    /// judged.
+    public var outcome: Outcome {
+        lock.withLock {
+            var o: Outcome = .done
+            for path in stepOrder { o = max(o, stepOutcomes[path]!) }
+            if let e = externalOutcome { o = max(o, e) }
+            return o
+        }
+    }
+
+    /// Ends the run: emits `run.ended` with ``outcome`` (or `override`). The run's Parquet file
+    /// is written before this returns. Calling it again does nothing.
+    @discardableResult
+    public func finalize(_ override: Outcome? = nil) throws -> Outcome {
+        let (first, outcome) = lock.withLock { () -> (Bool, Outcome) in
+            defer { finalized = true }
+            return (!finalized, override ?? Self.rollUp(stepOrder.map { stepOutcomes[$0]! }, externalOutcome))
+        }
+        guard first else { return outcome }
+        try emit(.runEnded(RunEnded(outcome: outcome)))
+        return outcome
+    }
+
+    /// The path of the run's Parquet file once ``finalize()`` wrote it.
+    public var runFile: String? {
+        guard let result = materializer?.result(for: runID), case .success(let r) = result else { return nil }
+        return r.path
+    }
+
+    /// Ends the run if not ended (as `terminated` when it was never finalized), emits
+    /// `session.ended`, closes the channel store, then the event log. Safe to call twice.
+    public func close() throws {
+        let first = lock.withLock {
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        if !lock.withLock({ finalized }) { try finalize(.terminated) }
+        guard let eventLog else { return }
+        try channelStore?.close()
+        try eventLog.emit(Event(sessionID: sessionID, .sessionEnded(SessionEnded())))
+        try eventLog.close()
+    }
+
+    static func rollUp(_ steps: [Outcome], _ external: Outcome?) -> Outcome {
+        var o: Outcome = .done
+        for s in steps { o = max(o, s) }
+        if let external { o = max(o, external) }
+        return o
+    }
+}
+
+/// Run-level custom metadata. A value set at any time, before or after the run started,
+/// reaches the run's stored data (as a `run.metadata` event).
+public final class RunContext: @unchecked Sendable {
+    private unowned let logger: TestRunLogger
+    private let lock = NSLock()
+    private var values: [String: String] = [:]
+
+    init(logger: TestRunLogger) { self.logger = logger }
+
+    /// Sets `key` to `value` and records it.
+    public func set(_ key: String, _ value: String) throws {
+        lock.withLock { values[key] = value }
+        try logger.emit(.runMetadata(RunMetadata(key: key, value: value)))
+    }
+
+    public func get(_ key: String) -> String? { lock.withLock { values[key] ?? logger.identity.metadata[key] } }
+
+    /// Everything set so far, with the metadata known at start.
+    public var metadata: [String: String] {
+        lock.withLock { logger.identity.metadata.merging(values) { _, new in new } }
+    }
+}
+
+/// What identifies a run: the DUT, the station, who runs it, the product and the test code.
+public struct RunIdentity: Sendable, Equatable {
+    public var dutSerial: String
+    public var dutPartNumber: String?
+    public var dutRevision: String?
+    public var dutLot: String?
+    public var partID: String?
+    public var partName: String?
+    public var partRevision: String?
+    public var stationID: String?
+    public var stationName: String?
+    public var stationType: String?
+    public var stationLocation: String?
+    public var hostname: String
+    public var operatorID: String?
+    public var operatorName: String?
+    public var fixtureID: String?
+    public var testPhase: String?
+    public var product: String?
+    public var project: String?
+    public var gitCommit: String?
+    public var gitBranch: String?
+    public var gitRemote: String?
+    public var siteIndex: Int
+    public var siteName: String?
+    /// Custom metadata known at start.
+    public var metadata: [String: String]
+
+    /// - Parameter dutSerial: the DUT's serial; required and non-empty (a default serial would
+    ///   make every unlabeled board the same board).
+    /// - Parameter git: read the commit, branch and remote of the repository at the current
+    ///   directory when not given.
+    public init(
+        dutSerial: String, dutPartNumber: String? = nil, dutRevision: String? = nil, dutLot: String? = nil,
+        partID: String? = nil, partName: String? = nil, partRevision: String? = nil, stationID: String? = nil,
+        stationName: String? = nil, stationType: String? = nil, stationLocation: String? = nil,
+        hostname: String = ProcessInfo.processInfo.hostName, operatorID: String? = nil, operatorName: String? = nil,
+        fixtureID: String? = nil, testPhase: String? = nil, product: String? = nil, project: String? = nil,
+        gitCommit: String? = nil, gitBranch: String? = nil, gitRemote: String? = nil, git: Bool = true,
+        siteIndex: Int = 0, siteName: String? = nil, metadata: [String: String] = [:]
+    ) {
+        self.dutSerial = dutSerial
+        self.dutPartNumber = dutPartNumber
+        self.dutRevision = dutRevision
+        self.dutLot = dutLot
+        self.partID = partID
+        self.partName = partName
+        self.partRevision = partRevision
+        self.stationID = stationID
+        self.stationName = stationName
+        self.stationType = stationType
+        self.stationLocation = stationLocation
+        self.hostname = hostname
+        self.operatorID = operatorID
+        self.operatorName = operatorName
+        self.fixtureID = fixtureID
+        self.testPhase = testPhase
+        self.product = product
+        self.project = project
+        let repo = git && (gitCommit == nil || gitBranch == nil || gitRemote == nil) ? GitInfo.current() : nil
+        self.gitCommit = gitCommit ?? repo?.commit
+        self.gitBranch = gitBranch ?? repo?.branch
+        self.gitRemote = gitRemote ?? repo?.remote
+        self.siteIndex = siteIndex
+        self.siteName = siteName
+        self.metadata = metadata
+    }
+
+    /// The station fields of an open bench, and its phase rule: a bench with any mocked role
+    /// records `development` instead of `production`.
+    public mutating func apply(_ bench: OpenStation) {
+        let s = bench.configuration.station
+        stationID = s.id
+        stationName = s.name
+        stationType = s.stationType
+        stationLocation = s.location
+        fixtureID = bench.configuration.fixture?.id ?? fixtureID
+        if let part = bench.configuration.part {
+            partID = part.id
+            partName = part.name
+            partRevision = part.revision
+        }
+        if let phase = testPhase { testPhase = bench.effectivePhase(phase) }
+    }
+
+    var sessionStarted: SessionStarted {
+        SessionStarted(
+            stationID: stationID, stationName: stationName, stationType: stationType, stationLocation: stationLocation,
+            hostname: hostname, client: "harness", operatorID: operatorID, operatorName: operatorName, fixtureID: fixtureID)
+    }
+
+    var runStarted: RunStarted {
+        RunStarted(
+            dutSerial: dutSerial, dutPartNumber: dutPartNumber, dutRevision: dutRevision, dutLot: dutLot, partID: partID,
+            partName: partName, partRevision: partRevision, stationID: stationID, stationName: stationName,
+            stationType: stationType, stationLocation: stationLocation, hostname: hostname, operatorID: operatorID,
+            operatorName: operatorName, fixtureID: fixtureID, testPhase: testPhase, product: product, project: project,
+            gitCommit: gitCommit, gitBranch: gitBranch, gitRemote: gitRemote, siteIndex: Int64(siteIndex),
+            siteName: siteName, metadata: metadata)
+    }
+}
+
+/// The test code's version, read from git when available.
+enum GitInfo {
+    struct Info {
+        var commit: String?
+        var branch: String?
+        var remote: String?
+    }
+
+    static func current(directory: String = FileManager.default.currentDirectoryPath) -> Info? {
+        func git(_ args: [String]) -> String? {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git", "-C", directory] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { return nil }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+        guard let commit = git(["rev-parse", "HEAD"]) else { return nil }
+        var info = Info(commit: commit, branch: git(["rev-parse", "--abbrev-ref", "HEAD"]), remote: git(["remote", "get-url", "origin"]))
+        if let dirty = git(["status", "--porcelain", "--untracked-files=no"]), !dirty.isEmpty { info.commit = commit + "-dirty" }
+        return info
+    }
+}
