@@ -8,13 +8,14 @@ setup:
 setup-build:
 	@LITMUS_SETUP_PYTHON=0 ./scripts/setup.sh
 
-## The main job: build, list the driver plugins, and check and open the mock bench
-## (STATION=stations/other.yaml to check another bench).
+## The main job: build, then run the harness example on the mock bench (a sweep with limits
+## from the product spec, traceability and a Parquet run file). STATION=stations/other.yaml
+## runs it on another bench.
 STATION ?= stations/bench_mock.yaml
 run: setup-build
 	swift build
-	.build/debug/litmus drivers list
 	.build/debug/litmus station check $(STATION) --open
+	.build/debug/litmus-example --station $(STATION)
 
 ## The tests (Swift Testing).
 test: setup

@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
         .executable(name: "litmus", targets: ["litmus"]),
+        // The harness recipe on the mock bench: the README's main job.
+        .executable(name: "litmus-example", targets: ["LitmusExample"]),
         .executable(name: "litmus-bench", targets: ["LitmusBench"]),
         .executable(name: "litmus-test-producer", targets: ["LitmusTestProducer"]),
         // Driver plugins: each is its own shared library, liblitmus-<name>.so, found by the
@@ -77,6 +79,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        .executableTarget(name: "LitmusExample", dependencies: ["Litmus"]),
 
         // Driver plugins.
         .target(

@@ -163,8 +163,11 @@ public struct HarnessConfig: Sendable {
                 let values: [ParamValue]
                 if entry.value.isScalar && !entry.value.isQuoted, let number = ConfigNode.number(try entry.value.text()) {
                     values = [.number(number)]
-                } else if entry.value.isScalar, let text = try? entry.value.text(), text.contains(":"), let numbers = try? entry.value.numbers() {
-                    values = numbers.map { .number($0) }
+                } else if entry.value.isScalar, let text = try? entry.value.text(), text.contains(":"),
+                    text.allSatisfy({ "0123456789.:-+, eE".contains($0) })
+                {
+                    // A range string: it must expand (a step away from the stop is an error).
+                    values = try entry.value.numbers().map { .number($0) }
                 } else if entry.value.isScalar {
                     values = [value(entry.value)]
                 } else {

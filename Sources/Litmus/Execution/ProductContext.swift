@@ -76,8 +76,11 @@ public struct ProductContext: Sendable {
             }
         }
         let comparator: Comparator = low != nil && high != nil ? .GELE : (low != nil ? .GE : .LE)
+        // The conditions the spec depends on (keys some band's `when` names), sorted by key.
+        let used = Set(characteristic.bands.flatMap { $0.when.map(\.key) })
+        let shown = conditions.filter { used.contains($0.key) }.sorted { $0.key < $1.key }
         let specRef = (characteristic.datasheetRef ?? part.datasheet ?? "spec")
-            + (conditions.isEmpty ? "" : " @ " + conditions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            + (shown.isEmpty ? "" : " @ " + shown.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         do {
             return try Limit(
                 low: low, high: high, nominal: characteristic.nominal(of: band), comparator: comparator,

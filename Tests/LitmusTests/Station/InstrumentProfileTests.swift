@@ -636,7 +636,7 @@ import Testing
         let profile = try shipped("generic_scpi_dmm")
         try profile.initialize(dmm)
         let run = Runner(profile, dmm)
-        #expect(try run("measure_dc_voltage") == .f64(5.0012))
+        #expect(try run("measure_dc_voltage") == .f64(3.3012))
         #expect(try run("measure_ac_voltage") == .f64(230.1))
         #expect(try run("measure_dc_current") == .f64(0.1234))
         #expect(try run("measure_resistance") == .f64(1000.5))
@@ -684,8 +684,8 @@ import Testing
         try run("disable_output")
         #expect(try run("output_enabled") == .bool(false))
 
-        #expect(try run("measure_current") == .f64(0.0125))
-        #expect(try run("measure_current", "2") == .f64(0.0125))
+        #expect(try run("measure_current") == .f64(0.0021))
+        #expect(try run("measure_current", "2") == .f64(0.0021))
         run.expectAllRan()
         try psu.checkErrors()
 

@@ -21,7 +21,7 @@ import Testing
         #expect(bench.roles.map(\.role) == ["dmm", "psu", "eload", "matrix"])
 
         // The DMM through its profile over the simulated transport.
-        #expect(try bench.instrument("dmm").call("measure_dc_voltage") == .f64(5.0012))
+        #expect(try bench.instrument("dmm").call("measure_dc_voltage") == .f64(3.3012))
         #expect(bench.roles[0].identity?.model == "SIM-DMM-BENCH")
         #expect(bench.roles[0].calibration == .valid(daysLeft: ConfigDate.today().days(until: ConfigDate("2099-12-31")!)))
 
@@ -312,7 +312,7 @@ import Testing
         let bench = try config.open()
         defer { bench.close() }
         try bench.instrument("psu").call("set_voltage", 5.0, "1")
-        let volts = try bench.instrument("dmm").call("measure_dc_voltage")  // .f64(5.0012)
-        #expect(volts == .f64(5.0012))
+        let volts = try bench.instrument("dmm").call("measure_dc_voltage")  // .f64(3.3012)
+        #expect(volts == .f64(3.3012))
     }
 }
