@@ -53,6 +53,9 @@ public final class TestRunLogger: @unchecked Sendable {
         _ identity: RunIdentity, dataDir: String? = ProcessInfo.processInfo.environment["LITMUS_DATA_DIR"] ?? "data",
         sessionID: UUID = UUID(), runID: UUID = UUID(), logger: Logger = Logger(label: "litmus.run")
     ) throws {
+        guard !identity.dutSerial.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw HarnessError("the DUT serial is empty: every run needs the serial of the board it tested (a default would make all unlabeled boards one board)")
+        }
         self.identity = identity
         self.sessionID = sessionID
         self.runID = runID
@@ -151,6 +154,25 @@ public final class TestRunLogger: @unchecked Sendable {
         try eventLog.emit(Event(sessionID: sessionID, .sessionEnded(SessionEnded())))
         try eventLog.close()
     }
+
+    /// Ends the run as `terminated` and closes everything when the process gets SIGINT or
+    /// SIGTERM (Ctrl-C at the bench), then exits with 128 + the signal. Call once per process.
+    public func closeOnSignals() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.escalate(.terminated)
+                try? self?.finalize(.terminated)
+                try? self?.close()
+                exit(128 + sig)
+            }
+            source.resume()
+            lock.withLock { signalSources.append(source) }
+        }
+    }
+
+    private var signalSources: [any DispatchSourceSignal] = []
 
     static func rollUp(_ steps: [Outcome], _ external: Outcome?) -> Outcome {
         var o: Outcome = .done

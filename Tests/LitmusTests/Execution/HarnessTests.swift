@@ -259,3 +259,54 @@ struct HarnessRun {
         #expect(error("vector: {}\n").contains("did you mean \"vectors\""))
     }
 }
+
+/// Footguns of the Python original that need a test of their own (the rest are covered above).
+@Suite struct HarnessFootgunTests {
+    @Test func metadataSetMidRunReachesTheRunFile() throws {  // F15
+        let run = try HarnessRun()
+        try run.logger.runContext.set("board_rev", "B2")
+        let harness = try TestHarness(logger: run.logger)
+        try harness.measure("v", 1)
+        try run.logger.runContext.set("late_note", "after the first measurement")
+        try run.logger.finalize()
+        let file = try #require(run.logger.runFile)
+        let meta = try TestPython.json(
+            "import sys, json, pyarrow.parquet as pq; m = pq.read_metadata(sys.argv[1]).metadata; print(json.dumps({k.decode(): v.decode() for k, v in m.items()}))",
+            [file]) as? [String: String] ?? [:]
+        let custom = meta["litmus.run"] ?? ""
+        #expect(custom.contains("B2") && custom.contains("after the first measurement"), "\(meta)")
+        try run.logger.close()
+    }
+
+    @Test func aRunWithNothingJudgedIsDoneNotAborted() throws {  // F8
+        let run = try HarnessRun()
+        #expect(try run.logger.finalize() == .done)
+        let file = try #require(run.logger.runFile)
+        let outcome = try TestPython.json(
+            "import sys, json, pyarrow.parquet as pq; print(json.dumps(pq.read_table(sys.argv[1]).column('run_outcome')[0].as_py()))", [file])
+        #expect(outcome as? String == "done")
+        try run.logger.close()
+    }
+
+    @Test func contextMeasureDelegatesToItsHarness() throws {  // F11
+        let run = try HarnessRun()
+        let harness = try TestHarness(logger: run.logger, limits: ["v": try Limit.atMost(2)])
+        func helper(_ ctx: Context) throws -> Outcome { try ctx.measure("v", 1) }
+        #expect(try harness.step("s") { try helper(harness.context) } == .passed)
+        #expect(try run.measurements().first?.stepPath == "s")
+        try run.logger.close()
+    }
+
+    @Test func aDUTSerialIsRequired() {  // F22
+        #expect(throws: HarnessError.self) { try TestRunLogger(RunIdentity(dutSerial: " ", git: false), dataDir: nil) }
+    }
+
+    @Test func anUnclosedRunEndsTerminatedOnClose() throws {  // F16: close() does everything, in order
+        let run = try HarnessRun()
+        try run.logger.close()
+        let types = try run.types()
+        #expect(types.suffix(3) == ["run.ended", "run.materialized", "session.ended"])
+        let ended = try run.events().compactMap { if case .runEnded(let e) = $0.body { e.outcome } else { nil } }
+        #expect(ended == [.terminated])
+    }
+}
