@@ -7,10 +7,10 @@ need_apt=()
 for pkg in libusb-1.0-0-dev libzstd-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
-# What the transport tests use: an emulated USB device (umockdev) and an independent VXI-11
-# client (lxi-tools).
+# What the tests use: an emulated USB device (umockdev), an independent VXI-11 client
+# (lxi-tools), and tmux to drive the interactive shell in a real terminal.
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
-    for pkg in umockdev libumockdev-dev lxi-tools; do
+    for pkg in umockdev libumockdev-dev lxi-tools tmux; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
     done
 fi

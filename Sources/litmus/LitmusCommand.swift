@@ -7,5 +7,8 @@ struct LitmusCommand: ParsableCommand {
         commandName: "litmus",
         abstract: "Litmus: hardware tests with instrument driver plugins, limits and traceable results.",
         version: "0.1.0",
-        subcommands: [DriversCommand.self, StationCommand.self, RunsCommand.self, RunsDaemonCommand.self, EventsCommand.self])
+        subcommands: [
+            DriversCommand.self, DiscoverCommand.self, ScpiCommand.self, StationCommand.self, RunsCommand.self,
+            RunsDaemonCommand.self, EventsCommand.self,
+        ])
 }

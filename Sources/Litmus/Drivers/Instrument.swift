@@ -79,8 +79,9 @@ public final class Instrument: @unchecked Sendable {
     /// Marks the instrument's own queue (the resource it serves), to tell it from others.
     static let queueKey = DispatchSpecificKey<String>()
 
-    /// Options the host applies itself when the driver does not declare them.
-    static let hostOptions: [ParameterInfo] = [
+    /// Options the host applies itself when a message-based driver does not declare them:
+    /// `read_termination`, `write_termination`, `timeout_ms`.
+    public static let hostOptions: [ParameterInfo] = [
         ParameterInfo(name: "read_termination", type: .string, help: "bytes that end a response", isOptional: true),
         ParameterInfo(name: "write_termination", type: .string, help: "bytes appended to each command", isOptional: true),
         ParameterInfo(name: "timeout_ms", type: .i64, unit: "ms", help: "I/O timeout", isOptional: true, range: 0...86_400_000),
@@ -142,7 +143,8 @@ public final class Instrument: @unchecked Sendable {
                 default: break
                 }
             } else {
-                let known = (driver.openOptions + (driver.isMessageBased ? Self.hostOptions : [])).map(\.name)
+                let declared = driver.openOptions.map(\.name)
+                let known = declared + (driver.isMessageBased ? Self.hostOptions.map(\.name).filter { !declared.contains($0) } : [])
                 let hint = Suggest.closest(to: key, in: known).map { " Did you mean '\($0)'?" } ?? ""
                 throw DriverError(
                     .invalidArgument,

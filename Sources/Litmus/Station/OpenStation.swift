@@ -141,19 +141,12 @@ extension StationConfiguration {
         for r in roles {
             let at = { (key: String) in r.config.locations(key, file: station.file) }
             if r.mocked {
-                let identity = r.config.identity.map {
-                    [$0.manufacturer ?? "Litmus", $0.model ?? "Mock", $0.serial ?? r.role, $0.firmware ?? "1.0"]
-                        .map { $0.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: "*", with: "") }
-                        .joined(separator: ",")
-                }
                 do {
-                    let instrument = try registry.openMock(
-                        emulating: r.driver, hostOperations: r.hostOperations, name: r.role, config: r.mockConfigJSON,
-                        identity: identity)
+                    let instrument = try openMock(r)
                     opened.append(
                         .init(
                             role: r.role, instrument: instrument, resolved: r,
-                            identity: identity.map { InstrumentIdentity(idn: $0) }, calibration: .unknown, lease: nil))
+                            identity: r.mockIdentity.map { InstrumentIdentity(idn: $0) }, calibration: .unknown, lease: nil))
                 } catch {
                     throw fail(r, "mock_config", "cannot open the mock: \(error)")
                 }
@@ -233,6 +226,28 @@ extension StationConfiguration {
             opened.append(.init(role: r.role, instrument: instrument, resolved: r, identity: identity, calibration: status, lease: lease))
         }
         return OpenStation(configuration: self, roles: opened, report: reader.report)
+    }
+}
+
+extension StationConfiguration {
+    /// Opens a mocked role: the mock driver standing in for the role's table (driver plus
+    /// profile), answering from its mock_config, with the identity the station gives it.
+    public func openMock(_ role: ResolvedInstrument) throws -> Instrument {
+        try registry.openMock(
+            emulating: role.driver, hostOperations: role.hostOperations, name: role.role, config: role.mockConfigJSON,
+            identity: role.mockIdentity)
+    }
+}
+
+extension ResolvedInstrument {
+    /// The `*IDN?`-style identity a mock of this role reports: the station's identity fields
+    /// (glob characters dropped), else `Litmus,Mock,<role>,1.0`.
+    public var mockIdentity: String? {
+        config.identity.map {
+            [$0.manufacturer ?? "Litmus", $0.model ?? "Mock", $0.serial ?? role, $0.firmware ?? "1.0"]
+                .map { $0.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: "*", with: "") }
+                .joined(separator: ",")
+        }
     }
 }
 
