@@ -388,13 +388,17 @@ public final class Instrument: @unchecked Sendable {
             throw DriverError(
                 .protocolViolation, "the message ended after \(buffered) of \(count) bytes", context: "\(context) read")
         }
-        result.reserveCapacity(count)
-        // Read the rest straight into the result with exact-length reads.
+        // Read the rest straight into uninitialised storage with exact-length reads (no
+        // memset of a large block before the driver overwrites it).
         var have = buffered
         var endedEarly = false
         var failure: (any Error)?
-        result.append(contentsOf: repeatElement(0, count: count - buffered))
-        result.withUnsafeMutableBufferPointer { buf in
+        let prefix = result
+        result = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            prefix.withUnsafeBufferPointer { p in
+                if let base = p.baseAddress, !p.isEmpty { buf.baseAddress!.initialize(from: base, count: p.count) }
+            }
+            defer { initialized = have }
             while have < count {
                 var got = 0
                 let status = vt.read!(s, buf.baseAddress! + have, count - have, &got, slots.errorPointer)
