@@ -65,10 +65,13 @@ final class FakeInstrument: @unchecked Sendable {
             case "ECHO?": replies.append(Array(argument.utf8))
             case "DATA?":
                 let n = max(0, min(Int(argument) ?? 0, 200_000_000))
-                var block = Array("#\(String(n).count)\(n)".utf8)
-                block.reserveCapacity(block.count + n)
-                for i in 0..<n { block.append(UInt8(truncatingIfNeeded: i)) }
-                replies.append(block)
+                let header = Array("#\(String(n).count)\(n)".utf8)
+                replies.append(
+                    [UInt8](unsafeUninitializedCapacity: header.count + n) { buf, count in
+                        for (i, b) in header.enumerated() { buf[i] = b }
+                        for i in 0..<n { buf[header.count + i] = UInt8(truncatingIfNeeded: i) }
+                        count = header.count + n
+                    })
             case "SLOW?":
                 delay += max(0, Int(argument) ?? 0)
                 replies.append(Array("done".utf8))

@@ -3,7 +3,7 @@
 // until its standard input closes or it is killed.
 //
 //   litmus-fake-instruments socket [--port N] [--serial S]     raw SCPI socket
-//   litmus-fake-instruments vxi11 [--port N]                   VXI-11 (portmapper on --portmap-port)
+//   litmus-fake-instruments vxi11 [--port N]                   VXI-11 (--port is the portmapper's)
 //   litmus-fake-instruments hislip [--port N]                  HiSLIP
 import Foundation
 
