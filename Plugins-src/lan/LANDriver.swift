@@ -20,6 +20,7 @@ enum LANDriver {
                 "lock_timeout_ms", .i64, unit: "ms", help: "VXI-11 and HiSLIP: how long to wait for a lock another client holds (default 0)",
                 optional: true, range: 0...3_600_000),
         ],
+        operations: LANOperation.descriptions,
         capabilities: [.messages, .clear, .readStatusByte, .timeout, .trigger],
         readTermination: "\n",
         writeTermination: "\n",

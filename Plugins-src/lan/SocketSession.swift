@@ -274,3 +274,13 @@ final class SocketSession: DriverSession {
         }
     }
 }
+
+extension SocketSession {
+    /// A raw socket has no lock and no remote/local state (``LANOperation``).
+    func invoke(operation index: Int, arguments: Arguments) throws -> DriverValue {
+        let name = LANOperation(rawValue: index).map { "\($0)" } ?? "operation \(index)"
+        throw DriverFailure.unsupported(
+            "\(name) needs VXI-11 or HiSLIP; a raw SCPI socket (::SOCKET) has no lock or remote/local control. "
+                + "Open the instrument as TCPIP::<host>::INSTR or TCPIP::<host>::hislip0::INSTR")
+    }
+}

@@ -434,3 +434,11 @@ final class VXI11Session: DriverSession {
         dropConnections()
     }
 }
+
+extension VXI11Session: LANControlSession {
+    var defaultLockWaitMs: UInt32 { options.lockTimeoutMs }
+
+    func invoke(operation index: Int, arguments: Arguments) throws -> DriverValue {
+        try invokeLANOperation(index, arguments)
+    }
+}

@@ -691,3 +691,30 @@ private final class VXI11RawRPCClient {
         try call(VXI11Protocol.coreProgram, VXI11Protocol.version, procedure.rawValue, encode)
     }
 }
+
+/// The lan driver's typed lock and remote/local operations, through the host.
+extension VXI11Tests {
+    @Test func lockOperationsThroughTheHost() throws {
+        let server = try FakeServer("vxi11")
+        setenv("LITMUS_VXI11_PORTMAP_PORT", String(server.port), 1)
+        let a = try TestPlugins.registry.open("TCPIP::127.0.0.1::inst0::INSTR")
+        let b = try TestPlugins.registry.open("TCPIP::127.0.0.1::inst0::INSTR")
+        defer {
+            a.close()
+            b.close()
+        }
+        #expect(a.operations.map(\.name) == ["lock", "unlock", "remote", "local"])
+        try a.call("lock")
+        do {
+            try b.call("lock", .i64(0))
+            Issue.record("a second lock must be refused")
+        } catch let e as DriverError {
+            #expect(e.status == .busy, "\(e)")
+        }
+        try a.call("unlock")
+        try b.call("lock", .i64(0))
+        try b.call("remote")
+        try b.call("local")
+        try b.call("unlock")
+    }
+}
