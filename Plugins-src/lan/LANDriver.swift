@@ -25,6 +25,7 @@ enum LANDriver {
         readTermination: "\n",
         writeTermination: "\n",
         instrumentTypes: [],
+        discover: { try LANDiscovery.discover() },
         open: { request in
             let address = try LANAddress(request.resource)
             let options = LANOptions(request.options)

@@ -16,6 +16,13 @@ struct DiscoverCommand: ParsableCommand {
             resources are printed in canonical VISA form. A driver whose discovery fails prints a \
             warning and does not fail the command.
 
+            LAN (VXI-11) instruments are looked for only when asked: --lan <address> sends one \
+            UDP datagram (an ONC RPC portmapper GETPORT for the VXI-11 core program) to port 111 of \
+            that address, usually a broadcast address such as 255.255.255.255 or 192.168.1.255, and \
+            lists every host that answers within a second (LITMUS_LAN_DISCOVER_MS changes the \
+            window). It sets LITMUS_LAN_DISCOVER, which the lan driver reads; without it the lan \
+            driver sends nothing.
+
             Open a listed resource with: litmus scpi <resource>
             """)
 
@@ -23,8 +30,19 @@ struct DiscoverCommand: ParsableCommand {
     @Option(name: .customLong("driver"), help: "Ask only these drivers (repeatable), e.g. --driver usbtmc.")
     var driverIDs: [String] = []
     @Flag(help: "Print a JSON array of {driver, resource, description} instead of a table.") var json = false
+    @Option(
+        name: .customLong("lan"),
+        help: ArgumentHelp(
+            "Also find VXI-11 instruments by sending a UDP broadcast (portmapper GETPORT, port 111) to this IPv4 address, "
+                + "e.g. 255.255.255.255 or 192.168.1.255; comma-separate several. Sets LITMUS_LAN_DISCOVER.",
+            valueName: "address"))
+    var lan: String?
 
     func run() throws {
+        if let lan {
+            // The lan driver reads it at discovery; it validates the address and reports problems.
+            setenv("LITMUS_LAN_DISCOVER", lan, 1)
+        }
         let registry = search.loadRegistry()
         for problem in registry.diagnostics {
             printError("warning: \(problem)")

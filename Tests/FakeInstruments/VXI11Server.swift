@@ -13,7 +13,9 @@ import Glibc
 /// - a **portmapper** (program 100000 v2) answering GETPORT for the VXI-11 core program
 ///   (0x0607AF v1, TCP) with the core port. Its port is the one printed (`port <n>`); `--port`
 ///   picks it (111 needs root). Point clients at it with `LITMUS_VXI11_PORTMAP_PORT=<n>` (the
-///   lan plugin) or by patching the client's portmapper port (pyvisa-py).
+///   lan plugin) or by patching the client's portmapper port (pyvisa-py). The same portmapper
+///   also answers UDP datagrams on 127.0.0.1 at the same port number, as the LAN discovery
+///   broadcast (`LITMUS_LAN_DISCOVER`) asks it.
 /// - the **core channel**: create_link, device_write, device_read, device_readstb,
 ///   device_trigger, device_clear, device_remote, device_local, device_lock, device_unlock,
 ///   destroy_link (enable_srq, docmd and the interrupt channel answer error 8).
@@ -45,10 +47,11 @@ enum VXI11Server {
             exit(2)
         }
         let portmapper: VXI11Listener
+        let udpPortmapper: VXI11UDPPortmapper
         let core: VXI11Listener
         let abort: VXI11Listener
         do {
-            portmapper = try VXI11Listener(port: options.port)
+            (portmapper, udpPortmapper) = try VXI11UDPPortmapper.bindPair(port: options.port)
             core = try VXI11Listener(port: 0)
             abort = try VXI11Listener(port: 0)
         } catch {
@@ -57,6 +60,7 @@ enum VXI11Server {
         }
         let server = VXI11FakeServer(options: options, corePort: core.port, abortPort: abort.port)
         portmapper.acceptForever { server.serve($0, channel: .portmapper) }
+        udpPortmapper.serveForever(server)
         core.acceptForever { server.serve($0, channel: .core) }
         abort.acceptForever { server.serve($0, channel: .abort) }
         exitWhenStdinCloses()
@@ -793,6 +797,83 @@ struct VXI11Listener: @unchecked Sendable {
                 var on: Int32 = 1
                 setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 Thread.detachNewThread { serve(client) }
+            }
+        }
+    }
+}
+
+/// The portmapper over UDP on 127.0.0.1, at the TCP portmapper's port number: each datagram
+/// is one RPC call (no record marking) and gets one datagram back, so LAN discovery (a
+/// broadcast GETPORT) finds the fake.
+struct VXI11UDPPortmapper: @unchecked Sendable {
+    let fd: Int32
+
+    /// Binds the TCP portmapper and a UDP socket on the same port number. With port 0 the
+    /// kernel's TCP choice may be taken on UDP already: then both are tried again (a few times).
+    static func bindPair(port: UInt16) throws -> (VXI11Listener, VXI11UDPPortmapper) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let tcp = try VXI11Listener(port: port)
+            do {
+                return (tcp, try VXI11UDPPortmapper(port: UInt16(tcp.port)))
+            } catch {
+                close(tcp.fd)
+                if port != 0 || attempt >= 20 { throw error }
+            }
+        }
+    }
+
+    init(port: UInt16) throws {
+        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw VXI11Listener.Failure(description: "UDP socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(s)
+            throw VXI11Listener.Failure(description: "cannot bind UDP 127.0.0.1:\(port): \(reason)")
+        }
+        fd = s
+    }
+
+    /// Answers datagrams on a thread of its own until the process exits.
+    func serveForever(_ server: VXI11FakeServer) {
+        let fd = self.fd
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                var peer = sockaddr_in()
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let n = buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &length) }
+                    }
+                }
+                if n < 0 {
+                    if errno != EINTR { usleep(10_000) }
+                    continue
+                }
+                server.log("UDP portmapper: \(n)-byte datagram")
+                for frame in server.handle(Array(buffer[0..<n]), channel: .portmapper, connection: 0) {
+                    // The TCP reply is record-marked (maybe in fragments): unwrap it to datagrams.
+                    var reassembler = ONCRPCRecordReassembler(maxRecordSize: 65536)
+                    guard let records = try? frame.head.withUnsafeBytes({ try reassembler.feed($0) }) else { continue }
+                    for record in records {
+                        _ = record.withUnsafeBytes { bytes in
+                            withUnsafePointer(to: &peer) {
+                                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length)
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
