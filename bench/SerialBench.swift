@@ -19,6 +19,10 @@ func runSerialBenchmark() {
     logger.logLevel = .error
     let registry = DriverRegistry(logger: logger)
     registry.loadSearchPath()
+    if registry.drivers.isEmpty {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+        print("no plugins found on \(DriverRegistry.searchPath()) (open descriptors: \(fds)); problems: \(registry.diagnostics)")
+    }
     // Client and simulator on one CPU: cross-CPU wake-ups cost ~50 µs on these VMs and would
     // swamp what is measured. The simulator thread inherits the affinity.
     let pinned = SerialBenchAffinity.pinToFirstCPU()

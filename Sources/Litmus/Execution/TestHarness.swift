@@ -109,12 +109,22 @@ public final class TestHarness: @unchecked Sendable {
         var finalOutcome: Outcome { vectorOutcomes.values.reduce(outcome) { max($0, $1) } }
     }
 
-    struct VectorState {
+    /// One attempt of a vector. A class: the measurement path reads it under the lock without
+    /// copying the vector's parameters.
+    final class VectorState {
         let vector: Vector
+        let index: Int64
         let retry: Int64
         let step: StepState
         let context: Context
         var outcome: Outcome = .done
+        init(vector: Vector, retry: Int64, step: StepState, context: Context) {
+            self.vector = vector
+            self.index = Int64(vector.index)
+            self.retry = retry
+            self.step = step
+            self.context = context
+        }
     }
 
     /// The vector inside ``runVector(_:_:)``, or nil.
@@ -216,8 +226,8 @@ public final class TestHarness: @unchecked Sendable {
             failure = error
         }
         for (control, patch) in patches { try? control.unpatch(patch) }
-        var final = lock.withLock { self.vector ?? state }
-        if failure != nil { final.outcome = max(final.outcome, .errored) }
+        let final = state
+        if failure != nil { lock.withLock { final.outcome = max(final.outcome, .errored) } }
         lock.withLock {
             step.vectorOutcomes[vector.index] = final.outcome
             self.vector = nil
@@ -326,7 +336,7 @@ public final class TestHarness: @unchecked Sendable {
         }
         let step = openStep ?? autoStep(name)
         let m = Measurement(
-            stepIndex: step.index, stepPath: step.path, vectorIndex: vectorState.map { Int64($0.vector.index) },
+            stepIndex: step.index, stepPath: step.path, vectorIndex: vectorState?.index,
             retry: vectorState?.retry ?? step.retry, name: name, value: value, unit: unit ?? resolved?.unit, outcome: outcome,
             limitLow: resolved?.low, limitHigh: resolved?.high, limitNominal: resolved?.nominal,
             comparator: resolved?.comparator, characteristicID: resolved?.characteristicID ?? (specError != nil ? name : nil), specRef: resolved?.specRef,
@@ -338,9 +348,8 @@ public final class TestHarness: @unchecked Sendable {
         }
         try logger?.emit(.measurement(m))
         lock.withLock {
-            if var v = vector {
+            if let v = vector {
                 v.outcome = max(v.outcome, outcome)
-                vector = v
             } else {
                 step.outcome = max(step.outcome, outcome)
             }
