@@ -378,7 +378,9 @@ public final class Instrument: @unchecked Sendable {
         }
     }
 
-    private func readExactlyLocked(_ s: OpaquePointer, _ count: Int) throws -> [UInt8] {
+    /// Reads exactly `count` bytes. With `keepEnd`, an END the transport marked on the last
+    /// byte is remembered (a block's payload that ends the message: no termination follows).
+    private func readExactlyLocked(_ s: OpaquePointer, _ count: Int, keepEnd: Bool = false) throws -> [UInt8] {
         guard count > 0 else { return [] }
         let buffered = min(count, input.count)
         var result = input.take(buffered)
@@ -392,6 +394,7 @@ public final class Instrument: @unchecked Sendable {
         // memset of a large block before the driver overwrites it).
         var have = buffered
         var endedEarly = false
+        var endedAtCount = false
         var failure: (any Error)?
         let prefix = result
         result = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
@@ -407,12 +410,14 @@ public final class Instrument: @unchecked Sendable {
                     return
                 }
                 have += min(got, count - have)
-                if status == LITMUS_OK && have < count {
-                    endedEarly = true
+                if status == LITMUS_OK {
+                    // END on the last byte: the message is complete, no termination follows.
+                    if have < count { endedEarly = true } else { endedAtCount = true }
                     return
                 }
             }
         }
+        if endedAtCount && keepEnd { input.endAtTail = true }
         if let failure { throw failure }
         if endedEarly {
             throw DriverError(
@@ -484,7 +489,7 @@ public final class Instrument: @unchecked Sendable {
                     context: "\(context) read block")
             }
             input.skip(2 + lengthDigits)
-            let payload = try readExactlyLocked(s, length)
+            let payload = try readExactlyLocked(s, length, keepEnd: true)
             try consumeTerminationAfterBlock(s)
             return payload
         } catch {
