@@ -5,35 +5,6 @@ import LitmusDriverKit
 import Glibc
 #endif
 
-/// A monotonic point in time, for deadlines that span several system calls.
-struct Deadline {
-    /// Nanoseconds on CLOCK_MONOTONIC; `UInt64.max` for "never".
-    let nanoseconds: UInt64
-
-    static let never = Deadline(nanoseconds: .max)
-
-    static var now: UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
-
-    /// `milliseconds` from now; `UInt32.max` means never.
-    static func after(milliseconds: UInt32) -> Deadline {
-        milliseconds == .max ? .never : Deadline(nanoseconds: now &+ UInt64(milliseconds) &* 1_000_000)
-    }
-
-    /// Milliseconds left for poll(2): -1 for never, 0 once passed.
-    var pollTimeout: Int32 {
-        if nanoseconds == .max { return -1 }
-        let t = Deadline.now
-        if t >= nanoseconds { return 0 }
-        return Int32(clamping: (nanoseconds - t + 999_999) / 1_000_000)
-    }
-
-    var hasPassed: Bool { nanoseconds != .max && Deadline.now >= nanoseconds }
-}
-
 /// A connected TCP socket with per-operation deadlines: connect refused or unreachable is
 /// reported at open (SO_ERROR), Nagle is off (small SCPI messages go out at once), keepalive is
 /// on (a dead peer is noticed), and every send and receive honours one deadline across all the

@@ -1,3 +1,5 @@
+import LitmusDriverKit
+
 /// The time budget of one VXI-11 operation, which may take several RPCs (a write split in
 /// chunks, a read that loops): one deadline for all of them.
 ///
