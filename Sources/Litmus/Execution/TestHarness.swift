@@ -256,7 +256,8 @@ public final class TestHarness: @unchecked Sendable {
             do { try runVector(vector, body) } catch let e { error = e }
             let outcome = lastOutcome
             let result = VectorResult(vector: vector, attempts: attempt + 1, outcome: outcome, error: error.map { "\($0)" })
-            guard retryConfig.retryOn.contains(outcome), attempt < retryConfig.maxRetries else {
+            let retryable = retryConfig.retryOn.contains(outcome) && (error.map { retryConfig.retryIf?($0) ?? true } ?? true)
+            guard retryable, attempt < retryConfig.maxRetries else {
                 if let step = lock.withLock({ steps.last }) { step.results.append(result) }
                 return result
             }

@@ -310,3 +310,60 @@ struct HarnessRun {
         #expect(ended == [.terminated])
     }
 }
+
+@Suite struct HarnessRetryAndMockTests {
+    struct Flaky: Error {}
+    struct Fatal: Error {}
+
+    @Test func onlyTheConfiguredErrorTypesAreRetried() throws {
+        let harness = try TestHarness(retry: try RetryConfig(maxRetries: 3, retryIf: { $0 is Flaky }))
+        var flakyCalls = 0
+        let flaky = try harness.runAll { _ in
+            flakyCalls += 1
+            if flakyCalls < 3 { throw Flaky() }
+            try harness.measure("v", 1, limit: try Limit.atMost(2))
+        }
+        #expect(flakyCalls == 3 && flaky.outcome == .passed)
+        var fatalCalls = 0
+        let fatal = try harness.runAll { _ in
+            fatalCalls += 1
+            throw Fatal()
+        }
+        #expect(fatalCalls == 1 && fatal.outcome == .errored)
+        // A failed limit (no error thrown) is still retried.
+        var failing = 0
+        _ = try harness.runAll { _ in
+            failing += 1
+            try harness.measure("v", 5, limit: try Limit.atMost(2))
+        }
+        #expect(failing == 4)
+    }
+
+    @Test func mocksPatchMockedRolesForTheVectorAndAreRecorded() throws {
+        let (loaded, report) = StationConfiguration.load(
+            station: OpenStationTests.benchMock, registry: TestPlugins.registry, environment: [:])
+        #expect(report.errors.isEmpty, "\(report)")
+        let bench = try #require(loaded).open()
+        defer { bench.close() }
+        let run = try HarnessRun()
+        let eload = try bench.instrument("eload")
+        let vectors = try Vectors.list(
+            [[VectorParam("n", 1)], [VectorParam("n", 2)]], mocks: [[:], ["eload.measure_current": .scalar("0.75", quoted: false)]])
+        let harness = try TestHarness(
+            vectors: vectors, logger: run.logger, station: bench, mocks: ["eload.measure_current": .scalar("0.25", quoted: false)])
+        var readings: [Double] = []
+        try harness.runAll { _ in readings.append(try eload.call("measure_current").doubleValue ?? .nan) }
+        #expect(readings == [0.25, 0.75])  // the harness's mocks, then the vector's own
+        #expect(try eload.call("measure_current") == .f64(0.5))  // unpatched after the vector: mock_config again
+        try run.logger.finalize()
+        let patches = try run.events().compactMap { if case .mockPatchApplied(let p) = $0.body { "\(p.role).\(p.operation)=\(p.behavior)@\(p.scope)" } else { nil } }
+        #expect(patches == ["eload.measure_current=0.25@run", "eload.measure_current=0.75@vector"])
+        try run.logger.close()
+
+        // A real (non-mocked) role is not patched unless fault injection is asked for.
+        let real = try TestHarness(station: bench, mocks: ["dmm.measure_dc_voltage": .scalar("1", quoted: false)])
+        let refused = try real.runAll { _ in }
+        #expect(refused.outcome == .errored)
+        #expect(refused.vectors.first?.error?.contains("would fake a hardware reading") == true, "\(refused)")
+    }
+}
