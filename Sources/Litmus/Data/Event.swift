@@ -38,7 +38,7 @@ public struct Event: Sendable {
 }
 
 /// What happened. Each case's payload is documented with its fields in the data contract.
-public enum EventBody: Sendable {
+public indirect enum EventBody: Sendable {
     case sessionStarted(SessionStarted)
     case sessionEnded(SessionEnded)
     case runStarted(RunStarted)
