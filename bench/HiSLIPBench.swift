@@ -13,45 +13,6 @@ import Logging
 import Glibc
 #endif
 
-private struct HiSLIPBenchError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// A `litmus-fake-instruments hislip` child process; ends when its standard input closes.
-private final class HiSLIPBenchServer {
-    let process = Process()
-    let input = Pipe()
-    let output = Pipe()
-    let port: Int
-
-    init(executable: String) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        // Responses end with "\n" as well as DataEnd, as real instruments send them.
-        process.arguments = ["hislip", "--newline"]
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        var line = ""
-        while !line.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line += String(decoding: byte, as: UTF8.self)
-        }
-        guard line.hasPrefix("port "), let p = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-            throw HiSLIPBenchError(message: "\(executable) did not print its port (got \"\(line)\")")
-        }
-        port = p
-    }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}
-
 /// The floor: the least a HiSLIP client can do per query. Blocking sockets, one `send` per
 /// DataEnd, `recv(MSG_WAITALL)` of each header and payload straight into one buffer; no
 /// deadlines, no validation beyond the prologue, no message-ID bookkeeping beyond equality.
@@ -88,7 +49,7 @@ private final class HiSLIPFloorClient {
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard fd >= 0, rc == 0 else { throw HiSLIPBenchError(message: "floor client: connect: \(String(cString: strerror(errno)))") }
+        guard fd >= 0, rc == 0 else { throw BenchError(message: "floor client: connect: \(String(cString: strerror(errno)))") }
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         return fd
@@ -97,13 +58,13 @@ private final class HiSLIPFloorClient {
     private static func send(_ fd: Int32, _ message: HiSLIPMessage) throws {
         let bytes = message.encoded()
         guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
-            throw HiSLIPBenchError(message: "floor client: send failed")
+            throw BenchError(message: "floor client: send failed")
         }
     }
 
     private static func exact(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) throws {
         guard n > 0 else { return }
-        guard recv(fd, p, n, Int32(MSG_WAITALL)) == n else { throw HiSLIPBenchError(message: "floor client: recv failed") }
+        guard recv(fd, p, n, Int32(MSG_WAITALL)) == n else { throw BenchError(message: "floor client: recv failed") }
     }
 
     private static func receive(_ fd: Int32) throws -> HiSLIPMessage {
@@ -126,21 +87,21 @@ private final class HiSLIPFloorClient {
         var bytes = HiSLIPHeader(.dataEnd, controlCode: rmt, parameter: id, payloadLength: UInt64(command.count)).bytes
         bytes += command
         guard Glibc.send(sync, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
-            throw HiSLIPBenchError(message: "floor client: send failed")
+            throw BenchError(message: "floor client: send failed")
         }
         var have = 0
         var at = 0
         var payload = 0
         func more() throws {
             let n = recv(sync, buffer.baseAddress! + have, buffer.count - have, 0)
-            guard n > 0 else { throw HiSLIPBenchError(message: "floor client: recv failed") }
+            guard n > 0 else { throw BenchError(message: "floor client: recv failed") }
             have += n
         }
         while true {
             while have - at < HiSLIPHeader.size { try more() }
             let header = try HiSLIPHeader.parse(UnsafeRawBufferPointer(rebasing: buffer[at..<(at + HiSLIPHeader.size)]))
             let end = at + HiSLIPHeader.size + Int(header.payloadLength)
-            guard end <= buffer.count else { throw HiSLIPBenchError(message: "floor client: response too large") }
+            guard end <= buffer.count else { throw BenchError(message: "floor client: response too large") }
             while have < end { try more() }
             at = end
             if header.parameter == id {
@@ -149,29 +110,6 @@ private final class HiSLIPFloorClient {
             }
         }
     }
-}
-
-/// The directory of this executable (the release build puts the fake server beside it).
-private func hislipBenchDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    return URL(fileURLWithPath: path).deletingLastPathComponent().path
-}
-
-/// Best (lowest) ns per operation over interleaved rounds of two contenders.
-private func hislipInterleaved(
-    rounds: Int, _ a: () throws -> (ns: UInt64, ops: Int), _ b: () throws -> (ns: UInt64, ops: Int)
-) rethrows -> (a: Double, b: Double) {
-    var bestA = Double.infinity
-    var bestB = Double.infinity
-    for _ in 0..<rounds {
-        let ra = try a()
-        bestA = min(bestA, Double(ra.ns) / Double(ra.ops))
-        let rb = try b()
-        bestB = min(bestB, Double(rb.ns) / Double(rb.ops))
-    }
-    return (bestA, bestB)
 }
 
 /// pyvisa-py's HiSLIP client against the same server, pinned to `cpu` when it is not negative:
@@ -217,7 +155,7 @@ private func pyvisaNumbers(port: Int, cpu: Int32) -> (queryUs: Double, blockMBs:
 }
 
 func runHiSLIPBenchmark() {
-    let executable = hislipBenchDirectory() + "/litmus-fake-instruments"
+    let executable = benchDirectory() + "/litmus-fake-instruments"
     guard FileManager.default.isExecutableFile(atPath: executable) else {
         print("HiSLIP: skipped: no \(executable) (build it: swift build -c release)")
         return
@@ -227,9 +165,9 @@ func runHiSLIPBenchmark() {
     let registry = DriverRegistry(logger: logger)
     registry.loadSearchPath()
 
-    let server: HiSLIPBenchServer
+    let server: BenchServer
     do {
-        server = try HiSLIPBenchServer(executable: executable)
+        server = try BenchServer("hislip", ["--newline"], executable: executable)  // responses end with "\n" too, as real instruments send them
     } catch {
         print("HiSLIP: error: \(error)")
         return
@@ -258,15 +196,15 @@ func runHiSLIPBenchmark() {
         let expected = "Litmus,FakeInstrument,HS0001,1.0"
         let idnLength = expected.utf8.count + 1
         let idn = try instrument.query("*IDN?")
-        guard idn == expected else { throw HiSLIPBenchError(message: "*IDN? answered \"\(idn)\"") }
+        guard idn == expected else { throw BenchError(message: "*IDN? answered \"\(idn)\"") }
         let block = try instrument.queryBinaryBlock("DATA? \(blockSize)")
         guard block.count == blockSize, block[10] == 10, block[blockSize - 1] == UInt8((blockSize - 1) % 256) else {
-            throw HiSLIPBenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
+            throw BenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
         }
         let idnCommand = Array("*IDN?\n".utf8)
         let blockCommand = Array("DATA? \(blockSize)\n".utf8)
         guard try floor.query(idnCommand) == idnLength else {
-            throw HiSLIPBenchError(message: "the floor client's *IDN? failed")
+            throw BenchError(message: "the floor client's *IDN? failed")
         }
         for _ in 0..<500 {
             _ = try instrument.query("*IDN?")
@@ -274,7 +212,7 @@ func runHiSLIPBenchmark() {
         }
 
         var sink = 0
-        let query = try hislipInterleaved(
+        let query = try interleaved(
             rounds: rounds,
             {
                 let start = now()
@@ -286,7 +224,7 @@ func runHiSLIPBenchmark() {
                 for _ in 0..<queryCount { sink &+= try floor.query(idnCommand) }
                 return (now() - start, queryCount)
             })
-        let blocks = try hislipInterleaved(
+        let blocks = try interleaved(
             rounds: rounds,
             {
                 let start = now()

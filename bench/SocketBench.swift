@@ -11,68 +11,6 @@ import Logging
 import Glibc
 #endif
 
-/// A `litmus-fake-instruments socket` child process; ends when its standard input closes.
-private final class SocketBenchServer {
-    let process = Process()
-    let input = Pipe()
-    let output = Pipe()
-    let port: Int
-
-    init(executable: String) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["socket", "--serial", "BENCH"]
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        var line = ""
-        while !line.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line += String(decoding: byte, as: UTF8.self)
-        }
-        guard line.hasPrefix("port "), let p = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-            throw SocketBenchError(message: "\(executable) did not print its port (got \"\(line)\")")
-        }
-        port = p
-    }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}
-
-private struct SocketBenchError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// The directory of this executable (the release build puts the fake server beside it).
-private func benchDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    return URL(fileURLWithPath: path).deletingLastPathComponent().path
-}
-
-/// Best (lowest) ns per operation over interleaved rounds of two contenders, so drift in the
-/// machine's load hits both alike.
-private func interleaved(
-    rounds: Int, _ a: () throws -> (ns: UInt64, ops: Int), _ b: () throws -> (ns: UInt64, ops: Int)
-) rethrows -> (a: Double, b: Double) {
-    var bestA = Double.infinity
-    var bestB = Double.infinity
-    for _ in 0..<rounds {
-        let ra = try a()
-        bestA = min(bestA, Double(ra.ns) / Double(ra.ops))
-        let rb = try b()
-        bestB = min(bestB, Double(rb.ns) / Double(rb.ops))
-    }
-    return (bestA, bestB)
-}
-
 func runSocketBenchmark() {
     let executable = benchDirectory() + "/litmus-fake-instruments"
     guard FileManager.default.isExecutableFile(atPath: executable) else {
@@ -84,9 +22,9 @@ func runSocketBenchmark() {
     let registry = DriverRegistry(logger: logger)
     registry.loadSearchPath()
 
-    let server: SocketBenchServer
+    let server: BenchServer
     do {
-        server = try SocketBenchServer(executable: executable)
+        server = try BenchServer("socket", ["--serial", "BENCH"], executable: executable)
     } catch {
         print("Socket: error: \(error)")
         return
@@ -123,10 +61,10 @@ func runSocketBenchmark() {
         defer { instrument.close() }
         let expected = "Litmus,FakeInstrument,BENCH,1.0"
         let idn = try instrument.query("*IDN?")
-        guard idn == expected else { throw SocketBenchError(message: "*IDN? answered \"\(idn)\"") }
+        guard idn == expected else { throw BenchError(message: "*IDN? answered \"\(idn)\"") }
         let block = try instrument.queryBinaryBlock("DATA? \(blockSize)")
         guard block.count == blockSize, block[10] == 10, block[blockSize - 1] == UInt8((blockSize - 1) % 256) else {
-            throw SocketBenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
+            throw BenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
         }
 
         // Warm up both paths (server threads, caches, the block reply the server keeps ready).
@@ -135,10 +73,10 @@ func runSocketBenchmark() {
         let blockCommand = "DATA? \(blockSize)\n"
         let warm = litmus_floor_socket_queries(fd, idnCommand, idnCommand.utf8.count, 500, buffer, cap)
         guard warm == Int64(expected.utf8.count + 1) else {
-            throw SocketBenchError(message: "the C client's *IDN? failed (\(warm))")
+            throw BenchError(message: "the C client's *IDN? failed (\(warm))")
         }
         let warmBlock = litmus_floor_socket_blocks(fd, blockCommand, blockCommand.utf8.count, 3, buffer, cap)
-        guard warmBlock == Int64(blockSize) else { throw SocketBenchError(message: "the C client's DATA? failed (\(warmBlock))") }
+        guard warmBlock == Int64(blockSize) else { throw BenchError(message: "the C client's DATA? failed (\(warmBlock))") }
 
         var sink = 0
         // Blocks first: after tens of thousands of small round trips, later bulk transfers on
@@ -155,7 +93,7 @@ func runSocketBenchmark() {
                 let start = now()
                 let rc = litmus_floor_socket_blocks(fd, blockCommand, blockCommand.utf8.count, Int64(blockCount), buffer, cap)
                 let elapsed = now() - start
-                if rc < 0 { throw SocketBenchError(message: "C client: \(String(cString: strerror(Int32(-rc))))") }
+                if rc < 0 { throw BenchError(message: "C client: \(String(cString: strerror(Int32(-rc))))") }
                 return (elapsed, blockCount)
             })
         let query = try interleaved(
@@ -169,7 +107,7 @@ func runSocketBenchmark() {
                 let start = now()
                 let rc = litmus_floor_socket_queries(fd, idnCommand, idnCommand.utf8.count, Int64(queryCount), buffer, cap)
                 let elapsed = now() - start
-                if rc < 0 { throw SocketBenchError(message: "C client: \(String(cString: strerror(Int32(-rc))))") }
+                if rc < 0 { throw BenchError(message: "C client: \(String(cString: strerror(Int32(-rc))))") }
                 return (elapsed, queryCount)
             })
         if sink == 0 { print("  (sink \(sink))") }

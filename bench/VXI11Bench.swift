@@ -15,70 +15,12 @@ import Logging
 import Glibc
 #endif
 
-/// A `litmus-fake-instruments vxi11` child process; ends when its standard input closes.
-private final class VXI11BenchServer {
-    let process = Process()
-    let input = Pipe()
-    let output = Pipe()
-    /// The portmapper's port.
-    let port: Int
-
-    init(executable: String, arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["vxi11", "--serial", "BENCH"] + arguments
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        var line = ""
-        while !line.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line += String(decoding: byte, as: UTF8.self)
-        }
-        guard line.hasPrefix("port "), let p = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-            throw VXI11BenchError(message: "\(executable) did not print its port (got \"\(line)\")")
-        }
-        port = p
-    }
-
-    /// Pins every thread of the server (its accept threads too, so the connection threads
-    /// they start inherit the CPU).
-    func pin(to cpu: Int32) -> Bool {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task")) ?? []
-        var ok = !tasks.isEmpty
-        for task in tasks {
-            if let tid = Int32(task), litmus_bench_pin(tid, cpu) != 0 { ok = false }
-        }
-        return ok
-    }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}
-
-private struct VXI11BenchError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// The directory of this executable (the release build puts the fake server beside it).
-private func vxi11BenchDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    return URL(fileURLWithPath: path).deletingLastPathComponent().path
-}
-
 /// The project's Python (LITMUS_PYTHON, else `.venv/bin/python` above the build directory).
 private func vxi11BenchPython() -> String? {
     if let p = ProcessInfo.processInfo.environment["LITMUS_PYTHON"], FileManager.default.isExecutableFile(atPath: p) {
         return p
     }
-    var url = URL(fileURLWithPath: vxi11BenchDirectory())
+    var url = URL(fileURLWithPath: benchDirectory())
     for _ in 0..<5 {
         let candidate = url.appendingPathComponent(".venv/bin/python").path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -125,7 +67,7 @@ private let vxi11PyvisaProgram = #"""
 
 /// Runs pyvisa-py against the server; `note` says why when it could not.
 private func vxi11RunPyvisa(
-    python: String, server: VXI11BenchServer, cpu: Int32, queries: Int, blocks: Int, rounds: Int, size: Int
+    python: String, server: BenchServer, cpu: Int32, queries: Int, blocks: Int, rounds: Int, size: Int
 ) -> (query: Double, block: Double, rawBlock: Double, note: String?) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
@@ -154,7 +96,7 @@ private func vxi11RunPyvisa(
 }
 
 func runVXI11Benchmark() {
-    let executable = vxi11BenchDirectory() + "/litmus-fake-instruments"
+    let executable = benchDirectory() + "/litmus-fake-instruments"
     guard FileManager.default.isExecutableFile(atPath: executable) else {
         print("VXI-11: skipped: no \(executable) (build it: swift build -c release)")
         return
@@ -181,9 +123,9 @@ func runVXI11Benchmark() {
     }
 
     for (name, maxRecv) in [("maxRecvSize 64 KiB", 65536), ("maxRecvSize 1 MiB", 1 << 20)] {
-        let server: VXI11BenchServer
+        let server: BenchServer
         do {
-            server = try VXI11BenchServer(executable: executable, arguments: ["--max-recv-size", String(maxRecv)])
+            server = try BenchServer("vxi11", ["--serial", "BENCH", "--max-recv-size", String(maxRecv)], executable: executable)
         } catch {
             print("  error: \(error)")
             return
@@ -200,10 +142,10 @@ func runVXI11Benchmark() {
             defer { instrument.close() }
             let expected = "Litmus,FakeInstrument,BENCH,1.0"
             let idn = try instrument.query("*IDN?")
-            guard idn == expected else { throw VXI11BenchError(message: "*IDN? answered \"\(idn)\"") }
+            guard idn == expected else { throw BenchError(message: "*IDN? answered \"\(idn)\"") }
             let block = try instrument.queryBinaryBlock("DATA? \(blockSize)")
             guard block.count == blockSize, block[10] == 10, block[blockSize - 1] == UInt8((blockSize - 1) % 256) else {
-                throw VXI11BenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
+                throw BenchError(message: "DATA? \(blockSize) returned a wrong block (\(block.count) bytes)")
             }
             for _ in 0..<300 { _ = try instrument.query("*IDN?") }
             var sink = 0

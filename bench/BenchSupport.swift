@@ -1,0 +1,84 @@
+// What the transport benchmarks share: the fake-instrument server child process, where the
+// release binaries are, and interleaved best-of-rounds timing.
+import CBenchFloor
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A benchmark that cannot run: what went wrong.
+struct BenchError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// The directory of this executable (the release build puts the fake server beside it).
+func benchDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    return URL(fileURLWithPath: path).deletingLastPathComponent().path
+}
+
+/// A `litmus-fake-instruments <kind>` child process, started from beside this executable; it
+/// prints `port <n>` once it listens and ends when its standard input closes.
+final class BenchServer {
+    let process = Process()
+    let input = Pipe()
+    let output = Pipe()
+    /// The port it listens on (the portmapper's for VXI-11).
+    let port: Int
+
+    init(_ kind: String, _ arguments: [String] = [], executable: String = benchDirectory() + "/litmus-fake-instruments") throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [kind] + arguments
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var line = ""
+        while !line.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            line += String(decoding: byte, as: UTF8.self)
+        }
+        guard line.hasPrefix("port "), let p = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            throw BenchError(message: "\(executable) \(kind) did not print its port (got \"\(line)\")")
+        }
+        port = p
+    }
+
+    /// Pins every thread of the server (its accept threads too, so the connection threads
+    /// they start inherit the CPU).
+    func pin(to cpu: Int32) -> Bool {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task")) ?? []
+        var ok = !tasks.isEmpty
+        for task in tasks {
+            if let tid = Int32(task), litmus_bench_pin(tid, cpu) != 0 { ok = false }
+        }
+        return ok
+    }
+
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// Best (lowest) ns per operation over interleaved rounds of two contenders, so drift in the
+/// machine's load hits both alike.
+func interleaved(
+    rounds: Int, _ a: () throws -> (ns: UInt64, ops: Int), _ b: () throws -> (ns: UInt64, ops: Int)
+) rethrows -> (a: Double, b: Double) {
+    var bestA = Double.infinity
+    var bestB = Double.infinity
+    for _ in 0..<rounds {
+        let ra = try a()
+        bestA = min(bestA, Double(ra.ns) / Double(ra.ops))
+        let rb = try b()
+        bestB = min(bestB, Double(rb.ns) / Double(rb.ops))
+    }
+    return (bestA, bestB)
+}
