@@ -14,7 +14,7 @@ import Glibc
 ///
 /// Every test starts its own server (one fake device per server), so they run in parallel.
 @Suite
-struct HiSLIPTests {
+struct HiSLIPTests: TransportSuite {
     // MARK: - Helpers
 
     static func open(_ server: FakeServer, _ options: [String: InstrumentValue] = [:], subaddress: String = "hislip0")
@@ -23,23 +23,6 @@ struct HiSLIPTests {
         var all = options
         if all["timeout_ms"] == nil { all["timeout_ms"] = .i64(2000) }
         return try TestPlugins.registry.open("TCPIP::127.0.0.1::\(subaddress),\(server.port)::INSTR", options: all)
-    }
-
-    /// The bytes `DATA? n` answers with: byte i = i % 256.
-    static func pattern(_ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0) } }
-
-    /// The error `body` throws, as a DriverError (records an issue when it throws nothing).
-    static func failure(_ body: () throws -> Void) -> DriverError? {
-        do {
-            try body()
-        } catch let error as DriverError {
-            return error
-        } catch {
-            Issue.record("unexpected error type: \(error)")
-            return nil
-        }
-        Issue.record("expected an error")
-        return nil
     }
 
     static let idn = "Litmus,FakeInstrument,HS0001,1.0"

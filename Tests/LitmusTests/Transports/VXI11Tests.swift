@@ -15,7 +15,7 @@ import Glibc
 /// The plugin finds the fake's portmapper through `LITMUS_VXI11_PORTMAP_PORT`, a process-wide
 /// variable, so the suite runs serialized and sets it before every open.
 @Suite(.serialized)
-struct VXI11Tests {
+struct VXI11Tests: TransportSuite {
     // MARK: - Helpers
 
     static func start(_ arguments: [String] = []) throws -> FakeServer {
@@ -31,23 +31,6 @@ struct VXI11Tests {
         var all = options
         if all["timeout_ms"] == nil { all["timeout_ms"] = .i64(2000) }
         return try TestPlugins.registry.open("TCPIP::127.0.0.1::\(device)::INSTR", options: all)
-    }
-
-    /// The bytes `DATA? n` answers with: byte i = i % 256.
-    static func pattern(_ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0) } }
-
-    /// The error `body` throws, as a DriverError (fails the test when it throws nothing else).
-    static func failure(_ body: () throws -> Void) -> DriverError? {
-        do {
-            try body()
-        } catch let error as DriverError {
-            return error
-        } catch {
-            Issue.record("unexpected error type: \(error)")
-            return nil
-        }
-        Issue.record("expected an error")
-        return nil
     }
 
     // MARK: - Codecs
