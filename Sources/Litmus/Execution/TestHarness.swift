@@ -155,7 +155,7 @@ public final class TestHarness: @unchecked Sendable {
     }
 
     private func openStep(_ name: String, description: String?) throws -> StepState {
-        let (state, parentPath) = lock.withLock { () -> (StepState, String?) in
+        let state = lock.withLock { () -> StepState in
             let parent = steps.last
             let path = parent.map { "\($0.path)/\(name)" } ?? name
             let retry = attempts["step:" + path, default: -1] + 1
@@ -166,9 +166,8 @@ public final class TestHarness: @unchecked Sendable {
             s.context.started = true
             stepCounter += 1
             steps.append(s)
-            return (s, parent?.path)
+            return s
         }
-        _ = parentPath
         try logger?.emit(.stepStarted(StepStarted(name: name, index: state.index, path: state.path, description: description, retry: state.retry)))
         return state
     }
@@ -190,18 +189,28 @@ public final class TestHarness: @unchecked Sendable {
     /// thrown out of the body makes the vector `errored` (recorded) and is rethrown.
     @discardableResult
     public func runVector<T>(_ vector: Vector, _ body: (Vector) throws -> T) throws -> T {
-        let step: StepState
-        if let open = lock.withLock({ steps.last }) {
-            step = open
-        } else {
-            step = try openStep(stepName, description: nil)
-            defer { try? closeStep(step, error: nil) }
-            return try runVectorIn(step, vector, body)
-        }
-        return try runVectorIn(step, vector, body)
+        let attempt = try runAttempt(vector, body)
+        if let failure = attempt.failure { throw failure }
+        return attempt.value!
     }
 
-    private func runVectorIn<T>(_ step: StepState, _ vector: Vector, _ body: (Vector) throws -> T) throws -> T {
+    /// One attempt of `vector` in the open step (or a step of its own, named ``stepName``).
+    /// The body's error is returned with the outcome; only the event log's errors are thrown.
+    private func runAttempt<T>(_ vector: Vector, _ body: (Vector) throws -> T) throws -> Attempt<T> {
+        if let open = lock.withLock({ steps.last }) { return try runAttempt(in: open, vector, body) }
+        let step = try openStep(stepName, description: nil)
+        defer { try? closeStep(step, error: nil) }
+        return try runAttempt(in: step, vector, body)
+    }
+
+    /// What one attempt gave: the body's value or error, and the attempt's outcome.
+    private struct Attempt<T> {
+        var value: T?
+        var failure: (any Error)?
+        var outcome: Outcome
+    }
+
+    private func runAttempt<T>(in step: StepState, _ vector: Vector, _ body: (Vector) throws -> T) throws -> Attempt<T> {
         let state = lock.withLock { () -> VectorState in
             let key = "vector:\(step.path)#\(vector.index)"
             let retry = attempts[key, default: -1] + 1
@@ -226,24 +235,20 @@ public final class TestHarness: @unchecked Sendable {
             failure = error
         }
         for (control, patch) in patches { try? control.unpatch(patch) }
-        let final = state
-        if failure != nil { lock.withLock { final.outcome = max(final.outcome, .errored) } }
-        lock.withLock {
-            step.vectorOutcomes[vector.index] = final.outcome
+        let outcome = lock.withLock { () -> Outcome in
+            if failure != nil { state.outcome = max(state.outcome, .errored) }
+            step.vectorOutcomes[vector.index] = state.outcome
             self.vector = nil
             lastVectorContext = state.context
+            return state.outcome
         }
         try logger?.emit(
             .vectorEnded(
                 VectorEnded(
-                    stepIndex: step.index, stepPath: step.path, index: Int64(vector.index), retry: state.retry, outcome: final.outcome,
+                    stepIndex: step.index, stepPath: step.path, index: Int64(vector.index), retry: state.retry, outcome: outcome,
                     error: failure.map { "\($0)" }, params: state.context.takeLateParams())))
-        lastOutcome = final.outcome
-        if let failure { throw failure }
-        return value!
+        return Attempt(value: value, failure: failure, outcome: outcome)
     }
-
-    private var lastOutcome: Outcome = .done
 
     /// Runs `body` for `vector`, again while the outcome is one the retry config retries
     /// (failed or errored by default) and attempts remain, sleeping the delay between attempts.
@@ -253,8 +258,14 @@ public final class TestHarness: @unchecked Sendable {
         var attempt = 0
         while true {
             var error: (any Error)?
-            do { try runVector(vector, body) } catch let e { error = e }
-            let outcome = lastOutcome
+            var outcome = Outcome.errored
+            do {
+                let attempt = try runAttempt(vector, body)
+                error = attempt.failure
+                outcome = attempt.outcome
+            } catch let e {
+                error = e
+            }
             let result = VectorResult(vector: vector, attempts: attempt + 1, outcome: outcome, error: error.map { "\($0)" })
             let retryable = retryConfig.retryOn.contains(outcome) && (error.map { retryConfig.retryIf?($0) ?? true } ?? true)
             guard retryable, attempt < retryConfig.maxRetries else {
