@@ -1,5 +1,6 @@
 import Foundation
 import LitmusJSON
+import Logging
 import Testing
 
 @testable import Litmus
@@ -200,12 +201,19 @@ struct HarnessRun {
     }
 
     @Test func withoutADataDirectoryNothingIsPersistedAndItSaysSo() throws {
-        let logger = try TestRunLogger(RunIdentity(dutSerial: "X", git: false), dataDir: nil)
+        let capture = HostServicesTests.Capture()
+        let logger = try TestRunLogger(
+            RunIdentity(dutSerial: "X", git: false), dataDir: nil, logger: Logger(label: "test") { _ in capture })
         let harness = try TestHarness(logger: logger)
         #expect(try harness.measure("v", 1, limit: try Limit.atMost(2)) == .passed)
+        #expect(try harness.measure("w", 1) == .done)
         #expect(!logger.isPersisting)
         #expect(try logger.finalize() == .passed)
         try logger.close()
+        // Said once, as a warning naming the run and how to keep its events.
+        let warnings = capture.lock.withLock { capture.lines.filter { $0.0 == .warning }.map(\.1) }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("NOT persisted") == true && warnings.first?.contains("\(logger.runID)") == true)
     }
 }
 
