@@ -82,3 +82,17 @@ func interleaved(
     }
     return (bestA, bestB)
 }
+
+/// The project's Python (LITMUS_PYTHON, else `.venv/bin/python` above the build directory).
+func benchPython() -> String? {
+    if let p = ProcessInfo.processInfo.environment["LITMUS_PYTHON"], FileManager.default.isExecutableFile(atPath: p) {
+        return p
+    }
+    var url = URL(fileURLWithPath: benchDirectory())
+    for _ in 0..<5 {
+        let candidate = url.appendingPathComponent(".venv/bin/python").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        url.deleteLastPathComponent()
+    }
+    return nil
+}

@@ -116,10 +116,7 @@ private final class HiSLIPFloorClient {
 /// best-of-rounds µs per *IDN? and MB/s per 1 MiB block (query_binary_values). Nil when the
 /// project's Python environment (or pyvisa-py) is missing.
 private func pyvisaNumbers(port: Int, cpu: Int32) -> (queryUs: Double, blockMBs: Double)? {
-    let python =
-        ProcessInfo.processInfo.environment["LITMUS_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
-        ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
-    guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
+    guard let python = benchPython() else { return nil }
     let program = """
         import json, sys, time, pyvisa
         rm = pyvisa.ResourceManager('@py')

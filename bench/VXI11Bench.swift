@@ -15,20 +15,6 @@ import Logging
 import Glibc
 #endif
 
-/// The project's Python (LITMUS_PYTHON, else `.venv/bin/python` above the build directory).
-private func vxi11BenchPython() -> String? {
-    if let p = ProcessInfo.processInfo.environment["LITMUS_PYTHON"], FileManager.default.isExecutableFile(atPath: p) {
-        return p
-    }
-    var url = URL(fileURLWithPath: benchDirectory())
-    for _ in 0..<5 {
-        let candidate = url.appendingPathComponent(".venv/bin/python").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        url.deleteLastPathComponent()
-    }
-    return nil
-}
-
 /// pyvisa-py's side: best ns per *IDN? and per 1 MiB block over interleaved rounds.
 private let vxi11PyvisaProgram = #"""
     import json, sys, time
@@ -105,7 +91,7 @@ func runVXI11Benchmark() {
     logger.logLevel = .error
     let registry = DriverRegistry(logger: logger)
     registry.loadSearchPath()
-    let python = vxi11BenchPython()
+    let python = benchPython()
 
     let queryCount = 2000
     let blockCount = 20
