@@ -46,25 +46,14 @@ enum HiSLIPServer {
             FileHandle.standardError.write(Data("hislip: \(error)\n".utf8))
             exit(2)
         }
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { fail("socket: \(String(cString: strerror(errno)))") }
-        var on: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(options.port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let listener: Int32
+        do {
+            let bound = try Loopback.listen(port: UInt16(options.port), backlog: 64)
+            listener = bound.fd
+            FileHandle.standardOutput.write(Data("port \(bound.port)\n".utf8))
+        } catch {
+            fail("\(error)")
         }
-        guard bound == 0, listen(listener, 64) == 0 else {
-            fail("cannot listen on 127.0.0.1:\(options.port): \(String(cString: strerror(errno)))")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        FileHandle.standardOutput.write(Data("port \(UInt16(bigEndian: address.sin_port))\n".utf8))
         exitWhenStdinCloses()
         let server = Server(options)
         while true {
@@ -74,6 +63,7 @@ enum HiSLIPServer {
                 fail("accept: \(String(cString: strerror(errno)))")
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            var on: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
             Thread.detachNewThread { server.serve(Connection(fd)) }
         }
@@ -185,19 +175,7 @@ enum HiSLIPServer {
         }
 
         private func sendAll(_ bytes: UnsafeRawBufferPointer, more: Bool) -> Bool {
-            var sent = 0
-            let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
-            while sent < bytes.count {
-                let n = Glibc.send(fd, bytes.baseAddress! + sent, bytes.count - sent, flags)
-                if n > 0 {
-                    sent += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return false
-                }
-            }
-            return true
+            Loopback.sendAll(fd, bytes, flags: Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0))
         }
 
         @discardableResult

@@ -118,35 +118,7 @@ enum SocketServer {
     }
 
     private static func listenSocket(ipv6: Bool, port: UInt16) throws -> Int32 {
-        let s = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw UsageError(description: "socket: \(String(cString: strerror(errno)))") }
-        var on: Int32 = 1
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
-        if ipv6 {
-            setsockopt(s, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = port.bigEndian
-            addr.sin6_addr = in6addr_loopback
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        guard rc == 0, listen(s, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(s)
-            throw UsageError(description: "cannot listen on \(ipv6 ? "[::1]" : "127.0.0.1"):\(port): \(reason)")
-        }
-        return s
+        try Loopback.listen(port: port, ipv6: ipv6).fd
     }
 
     private static func boundPort(_ s: Int32) -> UInt16 {
@@ -323,20 +295,7 @@ enum SocketServer {
         }
 
         private func sendAll(_ bytes: [UInt8]) -> Bool {
-            bytes.withUnsafeBytes { buffer in
-                var sent = 0
-                while sent < buffer.count {
-                    let n = send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
-                    if n > 0 {
-                        sent += n
-                    } else if n < 0 && errno == EINTR {
-                        continue
-                    } else {
-                        return false
-                    }
-                }
-                return true
-            }
+            bytes.withUnsafeBytes { Loopback.sendAll(fd, $0) }
         }
     }
 }

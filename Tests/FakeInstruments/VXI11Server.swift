@@ -758,28 +758,13 @@ struct VXI11Listener: @unchecked Sendable {
     }
 
     init(port: UInt16) throws {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        var on: Int32 = 1
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        do {
+            let bound = try Loopback.listen(port: port, backlog: 64)
+            fd = bound.fd
+            self.port = Int(bound.port)
+        } catch {
+            throw Failure(description: "\(error)")
         }
-        guard bound == 0, listen(s, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(s)
-            throw Failure(description: "cannot listen on 127.0.0.1:\(port): \(reason)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &length) }
-        }
-        fd = s
-        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Accepts connections on a thread of its own, serving each on a new thread.
