@@ -206,37 +206,23 @@ public final class RunContext: @unchecked Sendable {
 }
 
 /// What identifies a run: the DUT, the station, who runs it, the product and the test code.
+/// It is the `run.started` event's model (every field of ``RunStarted`` reads and writes
+/// through it: `identity.dutSerial`, `identity.testPhase`), built with the test code's git
+/// revision and the host name filled in.
+@dynamicMemberLookup
 public struct RunIdentity: Sendable, Equatable {
-    public var dutSerial: String
-    public var dutPartNumber: String?
-    public var dutRevision: String?
-    public var dutLot: String?
-    public var partID: String?
-    public var partName: String?
-    public var partRevision: String?
-    public var stationID: String?
-    public var stationName: String?
-    public var stationType: String?
-    public var stationLocation: String?
-    public var hostname: String
-    public var operatorID: String?
-    public var operatorName: String?
-    public var fixtureID: String?
-    public var testPhase: String?
-    public var product: String?
-    public var project: String?
-    public var gitCommit: String?
-    public var gitBranch: String?
-    public var gitRemote: String?
-    public var siteIndex: Int
-    public var siteName: String?
-    /// Custom metadata known at start.
-    public var metadata: [String: String]
+    /// The `run.started` event this identity becomes.
+    public var runStarted: RunStarted
+
+    public subscript<T>(dynamicMember key: WritableKeyPath<RunStarted, T>) -> T {
+        get { runStarted[keyPath: key] }
+        set { runStarted[keyPath: key] = newValue }
+    }
 
     /// - Parameter dutSerial: the DUT's serial; required and non-empty (a default serial would
     ///   make every unlabeled board the same board).
-    /// - Parameter git: read the commit, branch and remote of the repository at the current
-    ///   directory when not given.
+    /// - Parameter git: read the commit (`-dirty` when modified), branch and remote of the
+    ///   repository at the current directory when not given.
     public init(
         dutSerial: String, dutPartNumber: String? = nil, dutRevision: String? = nil, dutLot: String? = nil,
         partID: String? = nil, partName: String? = nil, partRevision: String? = nil, stationID: String? = nil,
@@ -246,64 +232,39 @@ public struct RunIdentity: Sendable, Equatable {
         gitCommit: String? = nil, gitBranch: String? = nil, gitRemote: String? = nil, git: Bool = true,
         siteIndex: Int = 0, siteName: String? = nil, metadata: [String: String] = [:]
     ) {
-        self.dutSerial = dutSerial
-        self.dutPartNumber = dutPartNumber
-        self.dutRevision = dutRevision
-        self.dutLot = dutLot
-        self.partID = partID
-        self.partName = partName
-        self.partRevision = partRevision
-        self.stationID = stationID
-        self.stationName = stationName
-        self.stationType = stationType
-        self.stationLocation = stationLocation
-        self.hostname = hostname
-        self.operatorID = operatorID
-        self.operatorName = operatorName
-        self.fixtureID = fixtureID
-        self.testPhase = testPhase
-        self.product = product
-        self.project = project
         let repo = git && (gitCommit == nil || gitBranch == nil || gitRemote == nil) ? GitInfo.current() : nil
-        self.gitCommit = gitCommit ?? repo?.commit
-        self.gitBranch = gitBranch ?? repo?.branch
-        self.gitRemote = gitRemote ?? repo?.remote
-        self.siteIndex = siteIndex
-        self.siteName = siteName
-        self.metadata = metadata
+        runStarted = RunStarted(
+            dutSerial: dutSerial, dutPartNumber: dutPartNumber, dutRevision: dutRevision, dutLot: dutLot, partID: partID,
+            partName: partName, partRevision: partRevision, stationID: stationID, stationName: stationName,
+            stationType: stationType, stationLocation: stationLocation, hostname: hostname, operatorID: operatorID,
+            operatorName: operatorName, fixtureID: fixtureID, testPhase: testPhase, product: product, project: project,
+            gitCommit: gitCommit ?? repo?.commit, gitBranch: gitBranch ?? repo?.branch, gitRemote: gitRemote ?? repo?.remote,
+            siteIndex: Int64(siteIndex), siteName: siteName, metadata: metadata)
     }
 
     /// The station fields of an open bench, and its phase rule: a bench with any mocked role
     /// records `development` instead of `production`.
     public mutating func apply(_ bench: OpenStation) {
         let s = bench.configuration.station
-        stationID = s.id
-        stationName = s.name
-        stationType = s.stationType
-        stationLocation = s.location
-        fixtureID = bench.configuration.fixture?.id ?? fixtureID
+        runStarted.stationID = s.id
+        runStarted.stationName = s.name
+        runStarted.stationType = s.stationType
+        runStarted.stationLocation = s.location
+        runStarted.fixtureID = bench.configuration.fixture?.id ?? runStarted.fixtureID
         if let part = bench.configuration.part {
-            partID = part.id
-            partName = part.name
-            partRevision = part.revision
+            runStarted.partID = part.id
+            runStarted.partName = part.name
+            runStarted.partRevision = part.revision
         }
-        if let phase = testPhase { testPhase = bench.effectivePhase(phase) }
+        if let phase = runStarted.testPhase { runStarted.testPhase = bench.effectivePhase(phase) }
     }
 
     var sessionStarted: SessionStarted {
         SessionStarted(
-            stationID: stationID, stationName: stationName, stationType: stationType, stationLocation: stationLocation,
-            hostname: hostname, client: "harness", operatorID: operatorID, operatorName: operatorName, fixtureID: fixtureID)
-    }
-
-    var runStarted: RunStarted {
-        RunStarted(
-            dutSerial: dutSerial, dutPartNumber: dutPartNumber, dutRevision: dutRevision, dutLot: dutLot, partID: partID,
-            partName: partName, partRevision: partRevision, stationID: stationID, stationName: stationName,
-            stationType: stationType, stationLocation: stationLocation, hostname: hostname, operatorID: operatorID,
-            operatorName: operatorName, fixtureID: fixtureID, testPhase: testPhase, product: product, project: project,
-            gitCommit: gitCommit, gitBranch: gitBranch, gitRemote: gitRemote, siteIndex: Int64(siteIndex),
-            siteName: siteName, metadata: metadata)
+            stationID: runStarted.stationID, stationName: runStarted.stationName, stationType: runStarted.stationType,
+            stationLocation: runStarted.stationLocation, hostname: runStarted.hostname ?? ProcessInfo.processInfo.hostName,
+            client: "harness", operatorID: runStarted.operatorID, operatorName: runStarted.operatorName,
+            fixtureID: runStarted.fixtureID)
     }
 }
 
