@@ -14,7 +14,15 @@ import Foundation
 public final class InProcessMaterializer: @unchecked Sendable {
     public let dataDir: String
     private let lock = NSLock()
-    private var runs: [UUID: RunAccumulator] = [:]
+    /// One run's accumulator, held by reference so an event updates it in place (a dictionary
+    /// of structs would copy the whole accumulator on every lookup).
+    private final class Open {
+        var run: RunAccumulator
+        init(_ run: RunAccumulator) { self.run = run }
+    }
+    private var runs: [UUID: Open] = [:]
+    /// The run of the previous event: nearly every event belongs to it (no hashing then).
+    private var current: (id: UUID, open: Open)?
     private var session: Event?
     private var results: [UUID: Result<RunMaterializer.Result, any Error>] = [:]
     private weak var log: EventLog?
@@ -38,16 +46,27 @@ public final class InProcessMaterializer: @unchecked Sendable {
             return
         }
         guard let id = event.runID else { return }
+        if case .runMaterialized = event.body { return }
         let finished: RunAccumulator? = lock.withLock {
-            if case .runMaterialized = event.body { return nil }
-            if runs[id] == nil {
+            let open: Open
+            if let current, current.id == id {
+                open = current.open
+            } else if let known = runs[id] {
+                open = known
+            } else {
                 var run = RunAccumulator(runID: id)
                 if let session { run.add(session) }
-                runs[id] = run
+                open = Open(run)
+                runs[id] = open
             }
-            runs[id]!.add(event)
-            guard case .runEnded = event.body else { return nil }
-            return runs.removeValue(forKey: id)
+            open.run.add(event)
+            guard case .runEnded = event.body else {
+                current = (id, open)
+                return nil
+            }
+            runs[id] = nil
+            current = nil
+            return open.run
         }
         guard let run = finished else { return }
         let outcome = Result { try RunMaterializer.materialize(run, dataDir: dataDir) }
