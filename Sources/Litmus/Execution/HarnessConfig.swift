@@ -47,6 +47,40 @@ public struct HarnessConfig: Sendable {
         return config
     }
 
+    /// A sidecar file: test configs by test name, and defaults for every test of the file.
+    ///
+    /// ```yaml
+    /// defaults: {retry: {max_retries: 1}}           # every test that loads this file
+    /// tests:
+    ///   railsUnderLoad:                             # the test function's name
+    ///     limits: {vout: {low: 3.2, high: 3.4, unit: V}}
+    ///     vectors: {vin: "5:12:3.5", load: [0.1, 0.5]}
+    /// ```
+    public struct Sidecar: Sendable {
+        /// The file it was read from.
+        public var path: String
+        public var defaults: HarnessConfig?
+        public var tests: [String: HarnessConfig]
+    }
+
+    /// Reads a sidecar file; every problem is located (`file:line:column`).
+    public static func loadSidecar(path: String) throws(ConfigReport) -> Sidecar {
+        let reader = ConfigReader()
+        guard let root = reader.collect({ try reader.load(path) }) else { throw reader.report }
+        var sidecar = Sidecar(path: path, defaults: nil, tests: [:])
+        reader.collect { () throws -> Void in
+            let m = try root.mapping("a sidecar mapping (defaults, tests)", allowed: ["defaults", "tests"])
+            if let d = m["defaults"] { sidecar.defaults = parse(d, reader: reader) }
+            if let t = m["tests"] {
+                for entry in try t.entries("a mapping from test function name to its config") {
+                    if let config = parse(entry.value, reader: reader) { sidecar.tests[entry.key] = config }
+                }
+            }
+        }
+        guard reader.report.errors.isEmpty else { throw reader.report }
+        return sidecar
+    }
+
     static func parse(_ root: ConfigNode, reader: ConfigReader) -> HarnessConfig? {
         reader.collect { () throws -> HarnessConfig in
             let m = try root.mapping("a test config (vectors, limits, mocks, retry)", allowed: ["vectors", "limits", "mocks", "retry"])

@@ -49,6 +49,7 @@ public final class TestHarness: @unchecked Sendable {
     public let runContext: Context
     private let lock = NSLock()
     private var steps: [StepState] = []
+    /// Step indexes when there is no logger (the logger numbers a run's steps otherwise).
     private var stepCounter: Int64 = 0
     private var vector: VectorState?
     private var lastVectorContext: Context?
@@ -80,9 +81,7 @@ public final class TestHarness: @unchecked Sendable {
         self.runContext = Context(scope: .run, parent: nil, harness: nil)
         runContext.harness = self
         runContext.started = true
-        if let station, let logger {
-            for record in station.inventory { try logger.emit(.instrumentConnected(record)) }
-        }
+        if let station, let logger { try logger.recordInventory(of: station) }
     }
 
     // MARK: - State
@@ -154,21 +153,29 @@ public final class TestHarness: @unchecked Sendable {
         }
     }
 
-    private func openStep(_ name: String, description: String?) throws -> StepState {
+    private func openStep(_ name: String, description: String?, parentPath: String? = nil, code: CodeLocation? = nil) throws -> StepState {
         let state = lock.withLock { () -> StepState in
             let parent = steps.last
-            let path = parent.map { "\($0.path)/\(name)" } ?? name
+            let prefix = parent?.path ?? parentPath
+            let path = prefix.map { "\($0)/\(name)" } ?? name
             let retry = attempts["step:" + path, default: -1] + 1
             attempts["step:" + path] = retry
+            let index: Int64
+            if let logger {
+                index = logger.nextStepIndex()
+            } else {
+                index = stepCounter
+                stepCounter += 1
+            }
             let s = StepState(
-                name: name, index: stepCounter, path: path, retry: retry,
+                name: name, index: index, path: path, retry: retry,
                 context: Context(scope: .step, parent: parent?.context ?? runContext, harness: self))
             s.context.started = true
-            stepCounter += 1
             steps.append(s)
             return s
         }
-        try logger?.emit(.stepStarted(StepStarted(name: name, index: state.index, path: state.path, description: description, retry: state.retry)))
+        try logger?.emit(
+            .stepStarted(StepStarted(name: name, index: state.index, path: state.path, description: description, retry: state.retry, code: code)))
         return state
     }
 
@@ -211,6 +218,29 @@ public final class TestHarness: @unchecked Sendable {
     }
 
     private func runAttempt<T>(in step: StepState, _ vector: Vector, _ body: (Vector) throws -> T) throws -> Attempt<T> {
+        let open = try beginAttempt(in: step, vector)
+        var failure: (any Error)?
+        var value: T?
+        do {
+            try open.mockFailure.map { throw $0 }
+            value = try body(vector)
+        } catch {
+            failure = error
+        }
+        let outcome = try endAttempt(open, error: failure)
+        return Attempt(value: value, failure: failure, outcome: outcome)
+    }
+
+    /// The vector attempt between ``beginAttempt(in:_:)`` and ``endAttempt(_:error:)``.
+    struct OpenAttempt {
+        let state: VectorState
+        let patches: [(MockControl, MockControl.Patch)]
+        /// Patching the mocks failed: the attempt is errored without running its body.
+        let mockFailure: (any Error)?
+    }
+
+    /// Starts an attempt of `vector` in `step`: its context, `vector.started`, its mocks.
+    private func beginAttempt(in step: StepState, _ vector: Vector) throws -> OpenAttempt {
         let state = lock.withLock { () -> VectorState in
             let key = "vector:\(step.path)#\(vector.index)"
             let retry = attempts[key, default: -1] + 1
@@ -225,19 +255,22 @@ public final class TestHarness: @unchecked Sendable {
         state.context.started = true
         try logger?.emit(
             .vectorStarted(VectorStarted(stepIndex: step.index, stepPath: step.path, index: Int64(vector.index), retry: state.retry, params: params)))
-        var patches: [(MockControl, MockControl.Patch)] = []
-        var failure: (any Error)?
-        var value: T?
         do {
-            patches = try applyMocks(vector)
-            value = try body(vector)
+            return OpenAttempt(state: state, patches: try applyMocks(vector), mockFailure: nil)
         } catch {
-            failure = error
+            return OpenAttempt(state: state, patches: [], mockFailure: error)
         }
-        for (control, patch) in patches { try? control.unpatch(patch) }
+    }
+
+    /// Ends an attempt: undoes its mocks, settles its outcome (`errored` with an error) and
+    /// emits `vector.ended` with the parameters configured during it.
+    private func endAttempt(_ open: OpenAttempt, error failure: (any Error)?) throws -> Outcome {
+        let state = open.state
+        let step = state.step
+        for (control, patch) in open.patches { try? control.unpatch(patch) }
         let outcome = lock.withLock { () -> Outcome in
             if failure != nil { state.outcome = max(state.outcome, .errored) }
-            step.vectorOutcomes[vector.index] = state.outcome
+            step.vectorOutcomes[state.vector.index] = state.outcome
             self.vector = nil
             lastVectorContext = state.context
             return state.outcome
@@ -245,9 +278,9 @@ public final class TestHarness: @unchecked Sendable {
         try logger?.emit(
             .vectorEnded(
                 VectorEnded(
-                    stepIndex: step.index, stepPath: step.path, index: Int64(vector.index), retry: state.retry, outcome: outcome,
+                    stepIndex: step.index, stepPath: step.path, index: Int64(state.vector.index), retry: state.retry, outcome: outcome,
                     error: failure.map { "\($0)" }, params: state.context.takeLateParams())))
-        return Attempt(value: value, failure: failure, outcome: outcome)
+        return outcome
     }
 
     /// Runs `body` for `vector`, again while the outcome is one the retry config retries
@@ -314,6 +347,20 @@ public final class TestHarness: @unchecked Sendable {
         _ name: String, _ value: Double?, unit: String? = nil, limit: Limit? = nil, pin: String? = nil, connection: String? = nil,
         dutPin: String? = nil, instrumentRole: String? = nil, instrumentChannel: String? = nil, fixtureConnection: String? = nil
     ) throws -> Outcome {
+        try measurement(
+            name, value, unit: unit, limit: limit, pin: pin, connection: connection, dutPin: dutPin, instrumentRole: instrumentRole,
+            instrumentChannel: instrumentChannel, fixtureConnection: fixtureConnection
+        ).outcome
+    }
+
+    /// ``measure(_:_:unit:limit:pin:connection:dutPin:instrumentRole:instrumentChannel:fixtureConnection:)``,
+    /// returning the recorded event (limit, traceability). With `judge: false` the resolved
+    /// limit is recorded but not applied: the outcome is `done` (`errored` without a value).
+    package func measurement(
+        _ name: String, _ value: Double?, unit: String? = nil, limit: Limit? = nil, pin: String? = nil, connection: String? = nil,
+        dutPin: String? = nil, instrumentRole: String? = nil, instrumentChannel: String? = nil, fixtureConnection: String? = nil,
+        judge: Bool = true
+    ) throws -> Measurement {
         let (vectorState, openStep) = lock.withLock { (vector, steps.last) }
         var specError: String?
         var resolved: Limit?
@@ -334,7 +381,7 @@ public final class TestHarness: @unchecked Sendable {
             }
         }
         var outcome = specError != nil ? Outcome.errored : (resolved?.judge(value) ?? (value == nil ? .errored : .done))
-        if value == nil { outcome = .errored }
+        if value == nil { outcome = .errored } else if !judge && specError == nil { outcome = .done }
 
         // Traceability from configuration.
         var trace: TraceLocation?
@@ -367,7 +414,7 @@ public final class TestHarness: @unchecked Sendable {
             }
         }
         if openStep == nil { try closeAutoStep(name) }
-        return outcome
+        return m
     }
 
     /// A measurement outside any step gets a step of its own, named after it.
@@ -380,6 +427,49 @@ public final class TestHarness: @unchecked Sendable {
     private func closeAutoStep(_ name: String) throws {
         guard let s = lock.withLock({ autoSteps.removeValue(forKey: name) }) else { return }
         try closeStep(s, error: nil)
+    }
+
+    // MARK: - Hooks for test-runner integrations
+
+    /// A step opened by ``beginStep(_:description:parentPath:code:)``.
+    package struct OpenStep {
+        fileprivate let state: StepState
+        /// The step's path (`parent/name`).
+        package var path: String { state.path }
+    }
+
+    /// Opens a step that outlives a closure (a test runner's test): `parentPath` prefixes
+    /// its path when no step is open; `code` is the test's source location.
+    package func beginStep(_ name: String, description: String? = nil, parentPath: String? = nil, code: CodeLocation? = nil) throws -> OpenStep {
+        OpenStep(state: try openStep(name, description: description, parentPath: parentPath, code: code))
+    }
+
+    /// Closes a step from ``beginStep(_:description:parentPath:code:)``; an error makes it `errored`.
+    @discardableResult
+    package func endStep(_ step: OpenStep, error: String? = nil) throws -> Outcome {
+        if error != nil { step.state.outcome = max(step.state.outcome, .errored) }
+        try closeStep(step.state, error: error)
+        return step.state.finalOutcome
+    }
+
+    /// An attempt opened by ``beginAttempt(_:in:)``.
+    package struct OpenVectorAttempt {
+        fileprivate let attempt: OpenAttempt
+        /// The attempt number (0 for the first).
+        package var retry: Int64 { attempt.state.retry }
+        /// The error of patching the attempt's mocks, if that failed.
+        package var mockFailure: (any Error)? { attempt.mockFailure }
+    }
+
+    /// Starts an attempt of `vector` in `step` (its mocks patched until ``endAttempt(_:error:)``).
+    package func beginAttempt(_ vector: Vector, in step: OpenStep) throws -> OpenVectorAttempt {
+        OpenVectorAttempt(attempt: try beginAttempt(in: step.state, vector))
+    }
+
+    /// Ends an attempt; an error makes it `errored`. Returns the attempt's outcome.
+    @discardableResult
+    package func endAttempt(_ attempt: OpenVectorAttempt, error: (any Error)? = nil) throws -> Outcome {
+        try endAttempt(attempt.attempt, error: error)
     }
 
     // MARK: - Records, observations, prompts

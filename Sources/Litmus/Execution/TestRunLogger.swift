@@ -42,6 +42,8 @@ public final class TestRunLogger: @unchecked Sendable {
     private var warnedNoLog = false
     private var stepOutcomes: [String: Outcome] = [:]
     private var stepOrder: [String] = []
+    private var stepCounter: Int64 = 0
+    private var inventoried: Set<ObjectIdentifier> = []
     private var externalOutcome: Outcome?
     private let log: Logger
 
@@ -94,6 +96,22 @@ public final class TestRunLogger: @unchecked Sendable {
             return
         }
         try eventLog.emit(Event(sessionID: sessionID, runID: runID, body))
+    }
+
+    /// Emits `instrument.connected` for each role of `station`, once per station per run
+    /// (several harnesses may share a run and a bench).
+    func recordInventory(of station: OpenStation) throws {
+        let first = lock.withLock { inventoried.insert(ObjectIdentifier(station)).inserted }
+        guard first else { return }
+        for record in station.inventory { try emit(.instrumentConnected(record)) }
+    }
+
+    /// The next step index of the run: unique across every harness writing to this run.
+    func nextStepIndex() -> Int64 {
+        lock.withLock {
+            defer { stepCounter += 1 }
+            return stepCounter
+        }
     }
 
     /// Records a step's final outcome for the run's roll-up (the last value per step path wins:
