@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "Litmus", targets: ["Litmus"]),
         .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
+        // Swift Testing integration: station trait, limits/retry/mocks traits, Litmus.verify.
+        .library(name: "LitmusTesting", targets: ["LitmusTesting"]),
         .executable(name: "litmus", targets: ["litmus"]),
         // The harness recipe on the mock bench: the README's main job.
         .executable(name: "litmus-example", targets: ["LitmusExample"]),
@@ -69,6 +71,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // Swift Testing integration: traits and task-local Litmus functions over the harness.
+        .target(name: "LitmusTesting", dependencies: ["Litmus", "LitmusJSON"]),
 
         // The command-line tool.
         .executableTarget(
@@ -140,8 +145,11 @@ let package = Package(
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(
-            name: "LitmusTests", dependencies: ["Litmus", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
-            exclude: ["Fixtures"]),
+            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
+        // The example of writing tests with Swift Testing on the mock bench (README).
+        // Sidecar files are read from the source tree (next to the test file), not bundled.
+        .testTarget(name: "LitmusExampleTests", dependencies: ["LitmusTesting"], exclude: ["PowerBoardTests.litmus.yaml"]),
         .testTarget(name: "LitmusParquetTests", dependencies: ["LitmusParquet"]),
     ]
 )

@@ -1,0 +1,155 @@
+import Foundation
+import Litmus
+import Testing
+
+/// Runs the tests of a suite (or one test) on a Litmus bench: the station file with its
+/// fixture and part, the DUT's identity, the run's phase and data directory.
+///
+/// ```swift
+/// @Suite(.litmusStation("stations/bench_mock.yaml", dutSerial: "SN0001", phase: "validation"))
+/// struct PowerTests {
+///     @Test(.litmusLimits(["iq": .atMost(0.005, unit: "A")]))
+///     func quiescentCurrent() throws {
+///         try Litmus.verify("iq", try Litmus.instrument("psu").call("measure_current").doubleValue)
+///     }
+/// }
+/// ```
+///
+/// - The bench opens the first time a test needs it and stays open for the process: one
+///   `swift test` process is one Litmus session, with one run per DUT serial. Runs are
+///   finalized and their Parquet files written when the process exits, failed tests or not.
+/// - Each `@Test` is a step of the run (its file, function and line recorded); each of its
+///   cases a vector; each retry a vector attempt.
+/// - **One case at a time per bench.** Swift Testing runs tests in parallel; a bench is one
+///   set of instruments, so the cases of every test on it take turns (other tests still run in
+///   parallel). The Litmus state of a case is task-local: nothing leaks between cases.
+///
+/// Every argument can be overridden from the environment, which wins over the code so an
+/// operator can test the next board without recompiling: `LITMUS_STATION`, `LITMUS_FIXTURE`,
+/// `LITMUS_PART`, `LITMUS_MOCK` (1/true), `LITMUS_DUT_SERIAL`, `LITMUS_DUT_PART_NUMBER`,
+/// `LITMUS_DUT_REVISION`, `LITMUS_DUT_LOT`, `LITMUS_OPERATOR`, `LITMUS_PHASE`,
+/// `LITMUS_GUARDBAND` (percent), `LITMUS_DATA_DIR`, `LITMUS_PROMPT=auto`.
+public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
+    /// The trait's settings as written in code (nil: not set).
+    public struct Options: Sendable {
+        public var station: String
+        public var fixture: String?
+        public var part: String?
+        public var mock: Bool?
+        public var dutSerial: String?
+        public var dutPartNumber: String?
+        public var dutRevision: String?
+        public var dutLot: String?
+        public var operatorID: String?
+        public var phase: String?
+        public var product: String?
+        public var project: String?
+        public var guardbandPct: Double?
+        public var dataDir: String?
+        /// Answer prompts automatically (for unattended runs); else `LITMUS_PROMPT=auto` or a terminal.
+        public var autoPrompts: Bool
+        /// The fixture site the tests use.
+        public var site: Int
+    }
+
+    /// The settings in effect: the environment over the code, paths resolved.
+    struct Resolved: Sendable {
+        var station: String
+        var fixture: String?
+        var part: String?
+        var mock: Bool
+        var dutSerial: String
+        var dutPartNumber: String?
+        var dutRevision: String?
+        var dutLot: String?
+        var operatorID: String?
+        var phase: String
+        var product: String?
+        var project: String?
+        var guardbandPct: Double
+        var dataDir: String
+        var autoPrompts: Bool
+        var site: Int
+    }
+
+    public let options: Options
+    /// The directory of the file that declared the trait (relative paths fall back to it).
+    let declaringDirectory: String
+    let id = UUID()
+
+    /// Suites pass the trait to their tests.
+    public var isRecursive: Bool { true }
+
+    /// Only the innermost station trait of a test acts (a test-level one beats its suite's).
+    public func scopeProvider(for test: Test, testCase: Test.Case?) -> LitmusStationTrait? {
+        if test.isSuite { return nil }
+        let stations = test.traits.compactMap { $0 as? LitmusStationTrait }
+        return stations.last?.id == id ? self : nil
+    }
+
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        if let testCase {
+            try await LitmusTestScope.runCase(testCase, function)
+        } else {
+            try await LitmusTestScope.runTest(test, options: try resolve(), function)
+        }
+    }
+
+    /// The options with the environment applied and paths resolved.
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Resolved {
+        func env(_ name: String) -> String? {
+            guard let v = environment[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let station = try path(env("LITMUS_STATION") ?? options.station, what: "station file", variable: "LITMUS_STATION")
+        let fixture = try (env("LITMUS_FIXTURE") ?? options.fixture).map { try path($0, what: "fixture file", variable: "LITMUS_FIXTURE") }
+        let part = try (env("LITMUS_PART") ?? options.part).map { try path($0, what: "part file", variable: "LITMUS_PART") }
+        guard let serial = env("LITMUS_DUT_SERIAL") ?? options.dutSerial else {
+            throw LitmusTestingError(
+                "no DUT serial for the run on \(station): pass litmusStation(..., dutSerial:) or set LITMUS_DUT_SERIAL (there is no default: unlabeled boards would all become one board)")
+        }
+        var guardband = options.guardbandPct ?? 0
+        if let text = env("LITMUS_GUARDBAND") {
+            guard let g = Double(text), g.isFinite, g >= 0, g < 100 else {
+                throw LitmusTestingError("LITMUS_GUARDBAND=\(text) is not a percentage from 0 to 100")
+            }
+            guardband = g
+        }
+        let mock = env(StationConfiguration.MockSelection.environmentVariable).map { ["1", "true", "yes"].contains($0.lowercased()) }
+        return Resolved(
+            station: station, fixture: fixture, part: part, mock: mock ?? options.mock ?? false, dutSerial: serial,
+            dutPartNumber: env("LITMUS_DUT_PART_NUMBER") ?? options.dutPartNumber, dutRevision: env("LITMUS_DUT_REVISION") ?? options.dutRevision,
+            dutLot: env("LITMUS_DUT_LOT") ?? options.dutLot, operatorID: env("LITMUS_OPERATOR") ?? options.operatorID,
+            phase: env("LITMUS_PHASE") ?? options.phase ?? "development", product: options.product, project: options.project,
+            guardbandPct: guardband, dataDir: env("LITMUS_DATA_DIR") ?? options.dataDir ?? "data",
+            autoPrompts: options.autoPrompts, site: options.site)
+    }
+
+    /// `path` as given when absolute or present from the current directory (the package root
+    /// under `swift test`), else beside the file that declared the trait.
+    private func path(_ path: String, what: String, variable: String) throws -> String {
+        if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
+        let beside = (declaringDirectory as NSString).appendingPathComponent(path)
+        if FileManager.default.fileExists(atPath: beside) { return beside }
+        throw LitmusTestingError(
+            "\(what) \(path) not found (looked in \(FileManager.default.currentDirectoryPath) and \(declaringDirectory)): fix the path in litmusStation(...) or \(variable)")
+    }
+}
+
+extension Trait where Self == LitmusStationTrait {
+    /// Tests on a Litmus bench; see ``LitmusStationTrait``. Relative paths are looked up from
+    /// the current directory (the package root under `swift test`), then beside this file.
+    public static func litmusStation(
+        _ station: String, fixture: String? = nil, part: String? = nil, mock: Bool? = nil, dutSerial: String? = nil,
+        partNumber: String? = nil, revision: String? = nil, lot: String? = nil, operator operatorID: String? = nil,
+        phase: String? = nil, product: String? = nil, project: String? = nil, guardband: Double? = nil, dataDir: String? = nil,
+        autoPrompts: Bool = false, site: Int = 0, filePath: String = #filePath
+    ) -> Self {
+        LitmusStationTrait(
+            options: .init(
+                station: station, fixture: fixture, part: part, mock: mock, dutSerial: dutSerial, dutPartNumber: partNumber,
+                dutRevision: revision, dutLot: lot, operatorID: operatorID, phase: phase, product: product, project: project,
+                guardbandPct: guardband, dataDir: dataDir, autoPrompts: autoPrompts, site: site),
+            declaringDirectory: (filePath as NSString).deletingLastPathComponent)
+    }
+}

@@ -1,0 +1,110 @@
+// Suites that the LitmusTesting tests run in a child test process (one Litmus session each),
+// then check by its output and the run's Parquet file. Each is enabled only when
+// LITMUS_TESTING_FIXTURE names it, so the normal test run skips them.
+import Foundation
+import Litmus
+import Synchronization
+import LitmusTesting
+import Testing
+
+let litmusFixture = ProcessInfo.processInfo.environment["LITMUS_TESTING_FIXTURE"]
+
+/// Limits from an outer suite, an inner suite, the test and a sidecar file.
+@Suite(
+    .enabled(if: litmusFixture == "precedence"),
+    .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-PRECEDENCE"),
+    .litmusLimits(["a": .between(0, 10), "b": .between(0, 10), "c": .between(0, 10)]),
+    .litmusRetry(max: 2),
+    .litmusSidecar("LitmusTestingFixtures.litmus.yaml"))
+struct PrecedenceFixture {
+    @Test(.litmusLimits(["b": .between(1, 9), "c": .between(1, 9)]))
+    func levels() throws {
+        for name in ["a", "b", "c", "d"] { try Litmus.verify(name, 5) }
+        // The suite's retry applies, and the sidecar's defaults raise it.
+        #expect(try Litmus.limits.count == 4)
+    }
+
+    @Suite(.litmusLimits(["a": .between(-1, 11)]))
+    struct Inner {
+        @Test func inner() throws { try Litmus.verify("a", 5) }
+    }
+
+    static let attempts = Mutex(0)
+
+    /// Fails on its first three attempts and passes on the fourth: only the sidecar's retry
+    /// (3 more) allows that; the suite's trait (2 more) would not.
+    @Test func retried() throws {
+        let attempt = Self.attempts.withLock { n in
+            n += 1
+            return n
+        }
+        try Litmus.verify("a", attempt < 4 ? 50 : 5)
+    }
+}
+
+/// Parallel tests and cases, each checking that it sees only its own Litmus state.
+@Suite(.enabled(if: litmusFixture == "isolation"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ISOLATION"))
+struct IsolationFixture {
+    static let points = try! Sweep.product(Axis("k", range: "0:7:1"))
+
+    static func exercise(_ test: String, _ v: Vector) async throws {
+        try Litmus.use(v)
+        let k = v.double("k")!
+        try await Task.sleep(nanoseconds: 200_000)
+        #expect(try Litmus.context.param("k") == .number(k))
+        try Litmus.verify("\(test)_k", k, limit: try Limit.equal(to: k))
+        // A child task sees the case's state too.
+        let seen = try await withThrowingTaskGroup(of: ParamValue?.self) { group in
+            group.addTask { try Litmus.context.param("k") }
+            return try await group.next()!
+        }
+        #expect(seen == .number(k))
+        try Litmus.measure("\(test)_child", k)
+    }
+
+    @Test(arguments: points) func first(_ v: Vector) async throws { try await Self.exercise("first", v) }
+    @Test(arguments: points) func second(_ v: Vector) async throws { try await Self.exercise("second", v) }
+    @Test(arguments: points) func third(_ v: Vector) async throws { try await Self.exercise("third", v) }
+}
+
+/// Each test misuses Litmus one way; each must fail with a message saying what to do.
+@Suite(.enabled(if: litmusFixture == "errors"))
+struct ErrorFixture {
+    @Test(.litmusStation("stations/bench_mock.yaml")) func noSerial() throws { try Litmus.verify("x", 1) }
+    @Test(.litmusStation("stations/no_such_bench.yaml", dutSerial: "FIX-ERR")) func noStation() throws { try Litmus.verify("x", 1) }
+
+    @Suite(.litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ERR"))
+    struct OnBench {
+        @Test(.litmusCharacteristics(["vuot"])) func unknownCharacteristic() throws { try Litmus.verify("vout", 3.3) }
+        @Test(.litmusConnections(["vout_snse"])) func unknownConnection() throws {}
+        @Test(.litmusLimits(["x": .between(5, 1)])) func impossibleLimit() throws {}
+        @Test func noLimit() throws { try Litmus.verify("unlimited", 1) }
+        @Test(.litmusSidecar("missing.litmus.yaml")) func missingSidecar() throws {}
+        @Test func unknownPrompt() throws { try Litmus.prompt("insert_dut") }
+        @Test func unknownPin() throws { _ = try Litmus.pins["VOTU"] }
+        @Test(.litmusMocks(["dmm.measure_dc_voltage": 1.0])) func patchRealInstrument() throws {}
+        @Test(.litmusLimits(["x": .atMost(1)]), arguments: try Sweep.product(Axis("p", [1])))
+        func useTooLate(_ v: Vector) throws {
+            try Litmus.verify("x", 0.5)
+            try Litmus.use(v)
+        }
+    }
+}
+
+/// A test process that dies in the middle of a run: the first case completes, the second
+/// records a measurement and is killed.
+@Suite(.enabled(if: litmusFixture == "crash"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-CRASH"))
+struct CrashFixture {
+    static let cases = Mutex(0)
+
+    @Test(.litmusLimits(["before_crash": .atMost(1)]), arguments: try Sweep.product(Axis("k", [0, 1])))
+    func crashes(_ v: Vector) throws {
+        try Litmus.use(v)
+        try Litmus.verify("before_crash", 0.5)
+        let n = Self.cases.withLock { n in
+            n += 1
+            return n
+        }
+        if n == 2 { kill(getpid(), SIGKILL) }
+    }
+}
