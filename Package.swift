@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "LitmusBench",
             dependencies: [
-                "Litmus", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
+                "Litmus", "LitmusTesting", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench",

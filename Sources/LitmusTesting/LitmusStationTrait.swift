@@ -59,13 +59,13 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
         var part: String?
         var mock: Bool
         var dutSerial: String
-        var dutPartNumber: String?
-        var dutRevision: String?
-        var dutLot: String?
-        var operatorID: String?
+        var dutPartNumber: String? = nil
+        var dutRevision: String? = nil
+        var dutLot: String? = nil
+        var operatorID: String? = nil
         var phase: String
-        var product: String?
-        var project: String?
+        var product: String? = nil
+        var project: String? = nil
         var guardbandPct: Double
         var dataDir: String
         var autoPrompts: Bool

@@ -20,6 +20,8 @@ struct LitmusTestConfiguration {
     var characteristics: [String] = []
     var connections: [String] = []
 
+    init(limits: [String: Limit] = [:]) { self.limits = limits }
+
     /// - Throws: ``LitmusTestingError`` naming the trait's source location or the sidecar file.
     init(test: Test, functionName: String) throws {
         var sidecars: [String] = []
@@ -67,7 +69,10 @@ struct LitmusTestConfiguration {
 final class LitmusTestScope: @unchecked Sendable {
     @TaskLocal static var current: LitmusTestScope?
 
-    let test: Test
+    /// The test's name as Swift Testing shows it (`rails(_:)`).
+    let name: String
+    let displayName: String?
+    let sourceLocation: SourceLocation
     let run: LitmusSession.Run
     let harness: TestHarness
     let configuration: LitmusTestConfiguration
@@ -77,13 +82,26 @@ final class LitmusTestScope: @unchecked Sendable {
     private var step: TestHarness.OpenStep?
     private var caseCount = 0
 
-    init(test: Test, options: LitmusStationTrait.Resolved) throws {
-        self.test = test
+    convenience init(test: Test, options: LitmusStationTrait.Resolved) throws {
         let function = String(test.name.prefix { $0 != "(" })
-        stepName = function
         let suites = test.id.nameComponents.dropLast()
-        parentPath = suites.isEmpty ? nil : suites.joined(separator: "/")
-        configuration = try LitmusTestConfiguration(test: test, functionName: function)
+        try self.init(
+            name: test.name, displayName: test.displayName, sourceLocation: test.sourceLocation,
+            suitePath: suites.isEmpty ? nil : suites.joined(separator: "/"),
+            configuration: try LitmusTestConfiguration(test: test, functionName: function), options: options)
+    }
+
+    init(
+        name: String, displayName: String?, sourceLocation: SourceLocation, suitePath: String?,
+        configuration: LitmusTestConfiguration, options: LitmusStationTrait.Resolved
+    ) throws {
+        self.name = name
+        self.displayName = displayName
+        self.sourceLocation = sourceLocation
+        let function = String(name.prefix { $0 != "(" })
+        stepName = function
+        parentPath = suitePath
+        self.configuration = configuration
         run = try LitmusSession.shared.run(for: options)
         do {
             harness = try TestHarness(
@@ -91,7 +109,7 @@ final class LitmusTestScope: @unchecked Sendable {
                 product: run.product, station: run.bench.station, mocks: configuration.mocks, site: options.site,
                 promptHandler: options.autoPrompts ? AutoPromptHandler() : nil)
         } catch {
-            throw LitmusTestingError("test \(test.name): \(error)")
+            throw LitmusTestingError("test \(name): \(error)")
         }
         try checkBindings()
     }
@@ -118,10 +136,9 @@ final class LitmusTestScope: @unchecked Sendable {
     func openStep() throws -> TestHarness.OpenStep {
         try lock.withLock {
             if let step { return step }
-            let location = test.sourceLocation
             let opened = try harness.beginStep(
-                stepName, description: test.displayName, parentPath: parentPath,
-                code: CodeLocation(file: location.fileID, function: test.name, line: Int64(location.line)))
+                stepName, description: displayName, parentPath: parentPath,
+                code: CodeLocation(file: sourceLocation.fileID, function: name, line: Int64(sourceLocation.line)))
             step = opened
             return opened
         }
@@ -153,6 +170,10 @@ final class LitmusTestScope: @unchecked Sendable {
     /// Runs one case: one vector of the step, attempted again while the retry configuration
     /// says so. The bench runs one case at a time, whatever Swift Testing parallelises.
     static func runCase(_ testCase: Test.Case, _ body: @Sendable () async throws -> Void) async throws {
+        try await runCase(parameterized: testCase.isParameterized, body)
+    }
+
+    static func runCase(parameterized: Bool, _ body: @Sendable () async throws -> Void) async throws {
         guard let scope = current else {
             throw LitmusTestingError("internal: a Litmus test case ran outside its test's scope")
         }
@@ -164,10 +185,10 @@ final class LitmusTestScope: @unchecked Sendable {
         let retry = scope.configuration.retry
         var attempt = 0
         while true {
-            let attemptScope = LitmusCaseScope(test: scope, step: step, index: index, parameterized: testCase.isParameterized)
+            let attemptScope = LitmusCaseScope(test: scope, step: step, index: index, parameterized: parameterized)
             var bodyError: (any Error)?
             do {
-                if !testCase.isParameterized { try attemptScope.start() }
+                if !parameterized { try attemptScope.start() }
                 try await LitmusCaseScope.$current.withValue(attemptScope) { try await body() }
             } catch {
                 bodyError = error
@@ -228,7 +249,7 @@ final class LitmusCaseScope: @unchecked Sendable {
             guard attempt == nil else { return }
             if parameterized && vector == nil, let location {
                 warnings.append(
-                    ("\(test.test.name) is parameterized, but this case recorded before giving its sweep point to Litmus.use(_:): its row has no in_* parameters and spec limits see no conditions",
+                    ("\(test.name) is parameterized, but this case recorded before giving its sweep point to Litmus.use(_:): its row has no in_* parameters and spec limits see no conditions",
                      location))
             }
             let v = vector ?? Vector(index: index, params: [])
@@ -282,4 +303,27 @@ final class LitmusCaseScope: @unchecked Sendable {
         lock.withLock { closedRoutes.append((instrument, route)) }
         if route.settlingMs > 0 { Thread.sleep(forTimeInterval: route.settlingMs / 1000) }
     }
+}
+
+/// The path a Litmus test case takes, without Swift Testing's runner around it: for the
+/// benchmark of `Litmus.verify` against `TestHarness.measure` (bench/).
+package enum LitmusBenchmarkSupport {
+    /// Runs `body` as one non-parameterized case of a test with `limits` on the bench.
+    package static func runCase(
+        station: String, dutSerial: String, dataDir: String, limits: [String: Limit], _ body: @Sendable () async throws -> Void
+    ) async throws {
+        let options = LitmusStationTrait.Resolved(
+            station: station, fixture: nil, part: nil, mock: false, dutSerial: dutSerial, phase: "development", guardbandPct: 0,
+            dataDir: dataDir, autoPrompts: true, site: 0)
+        let scope = try LitmusTestScope(
+            name: "benchmark()", displayName: nil, sourceLocation: SourceLocation(fileID: "bench/bench.swift", filePath: "/bench/bench.swift", line: 1, column: 1),
+            suitePath: nil, configuration: LitmusTestConfiguration(limits: limits), options: options)
+        try await LitmusTestScope.$current.withValue(scope) {
+            try await LitmusTestScope.runCase(parameterized: false, body)
+        }
+        try scope.closeStep()
+    }
+
+    /// Finalizes the runs and closes the benches (what process exit does).
+    package static func finish() { LitmusSession.shared.finish() }
 }
