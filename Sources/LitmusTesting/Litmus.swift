@@ -121,6 +121,18 @@ public enum Litmus {
         try scope.harness.context.observe(name, value, unit: unit)
     }
 
+    /// Appends one sample to the run's channel `name` (a time series: temperature, current
+    /// over a soak) and returns its `channel://` URI; record it with ``observe(_:_:unit:sourceLocation:)``
+    /// to put it on the case's row.
+    @discardableResult
+    public static func stream(_ name: String, _ value: Double, unit: String? = nil) throws -> String {
+        let scope = try scope("stream")
+        guard let store = scope.harness.channelStore else {
+            throw LitmusTestingError("Litmus.stream(\"\(name)\"): the run has no channel store (it has no data directory)")
+        }
+        return try store.channel(name, type: .f64, unit: unit).append(value).description
+    }
+
     /// Records a diagnostic value (a firmware version, a register dump) in the case.
     public static func record(_ key: String, _ value: ObservedValue, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let scope = try scope("record")
