@@ -24,6 +24,19 @@ struct PrecedenceFixture {
         #expect(try Litmus.limits.count == 4)
     }
 
+    /// `Litmus.pins` closes the connection's switch route for the attempt; the end of the
+    /// attempt opens it again.
+    @Test(.litmusLimits(["vout": .between(3.2, 3.4)]), arguments: try Sweep.product(Axis("n", [1, 2])))
+    func routeClosedForTheAttempt(_ v: Vector) throws {
+        try Litmus.use(v)
+        let matrix = try Litmus.instrument("matrix")
+        #expect(try matrix.call("is_closed", .string("101")) == .bool(false))
+        let vout = try Litmus.pins["VOUT", function: "dc_voltage"]
+        #expect(vout.connection == "vout_sense" && vout.role == "dmm" && vout.trace.route?.channels == ["101"])
+        #expect(try matrix.call("is_closed", .string("101")) == .bool(true))
+        try vout.verify("vout", try vout.instrument.call("measure_dc_voltage").doubleValue)
+    }
+
     @Suite(.litmusLimits(["a": .between(-1, 11)]))
     struct Inner {
         @Test func inner() throws { try Litmus.verify("a", 5) }

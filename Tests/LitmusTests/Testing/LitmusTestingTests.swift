@@ -100,12 +100,14 @@ import Testing
     }
 
     @Test func failingExampleShowsTheFullVerdict() throws {
-        let run = try Self.child("FailingExampleTests", environment: ["LITMUS_SHOW_FAILURE": "1"])
+        // The environment beats the trait's serial (the next board, without recompiling).
+        let run = try Self.child("FailingExampleTests", environment: ["LITMUS_SHOW_FAILURE": "1", "LITMUS_DUT_SERIAL": "SN-FROM-ENV"])
         #expect(run.status != 0)
         let expected = "vout = 3.3012 V is outside its limit: limit 3.25...3.3 V (GELE); DUT pin VOUT, connection vout_sense, instrument dmm (SIM0::dmm::INSTR)"
         #expect(run.output.contains(expected), "\(run.output)")
         #expect(run.output.contains("FailingExampleTests.swift:"))
-        let rows = try Self.rows(run.dataDir, "measurement_outcome, run_outcome, step_outcome", where: "record_type = 'measurement'")
+        let rows = try Self.rows(run.dataDir, "measurement_outcome, run_outcome, step_outcome, dut_serial", where: "record_type = 'measurement'")
+        #expect(rows.first?["dut_serial"] as? String == "SN-FROM-ENV")
         #expect(rows.count == 1)
         #expect(rows.first?["measurement_outcome"] as? String == "failed")
         #expect(rows.first?["step_outcome"] as? String == "failed")
@@ -129,6 +131,7 @@ import Testing
         #expect(limit("levels", "c") == [2, 8], "the sidecar's defaults beat the test's")
         #expect(limit("levels", "d") == [4, 6], "the sidecar's entry for the test beats its defaults")
         #expect(limit("inner", "a") == [-1, 11], "an inner suite's beats the outer suite's")
+        #expect(rows.filter { $0["step_name"] as? String == "routeClosedForTheAttempt" }.count == 2)
         let retried = rows.filter { $0["step_name"] as? String == "retried" }
         #expect(retried.map { $0["vector_retry"] as! Int } == [0, 1, 2, 3], "the sidecar's retry (3) beat the suite's (2)")
         #expect(retried.map { $0["measurement_outcome"] as! String } == ["failed", "failed", "failed", "passed"])
