@@ -26,7 +26,8 @@ public struct JSONBuffer: @unchecked Sendable {
     @usableFromInline var owner: Owner
     @usableFromInline var base: UnsafeMutablePointer<UInt8>
     @usableFromInline var used = 0
-    @usableFromInline var capacity: Int
+    /// Bytes the buffer holds before it must grow.
+    public internal(set) var capacity: Int
     /// Whether the next member or element needs a comma before it.
     @usableFromInline var needsComma = false
 
@@ -41,6 +42,9 @@ public struct JSONBuffer: @unchecked Sendable {
 
     /// The number of bytes written so far.
     @inlinable public var count: Int { used }
+
+    /// Whether nothing was written.
+    @inlinable public var isEmpty: Bool { used == 0 }
 
     /// Calls `body` with the bytes written so far (valid only during the call).
     @inlinable
@@ -71,6 +75,13 @@ public struct JSONBuffer: @unchecked Sendable {
     @inlinable
     public mutating func commit(_ n: Int) { used += n }
 
+    /// Forgets the last `n` bytes written (to write them differently).
+    @inlinable
+    public mutating func removeLast(_ n: Int) {
+        precondition(n >= 0 && n <= used, "cannot remove \(n) of \(used) bytes")
+        used -= n
+    }
+
     /// For extensions that write a value in place with ``reserve(_:)``: call before writing.
     @inlinable
     public mutating func separatorBeforeValue() { separator() }
@@ -90,6 +101,18 @@ public struct JSONBuffer: @unchecked Sendable {
         guard let source = buffer.baseAddress, buffer.count > 0 else { return }
         reserve(buffer.count).update(from: source, count: buffer.count)
         commit(buffer.count)
+    }
+
+    /// Writes through a ``JSONRawWriter`` with room for `n` bytes: many members or values for
+    /// the cost of one capacity check. `body` must write at most `n` bytes (see the writer's
+    /// `room` functions).
+    @inlinable
+    public mutating func withRawWriter<R>(reserving n: Int, _ body: (inout JSONRawWriter) throws -> R) rethrows -> R {
+        var writer = JSONRawWriter(at: reserve(n), needsComma: needsComma)
+        let result = try body(&writer)
+        commit(writer.count)
+        needsComma = writer.needsComma
+        return result
     }
 
     @inlinable
@@ -128,28 +151,13 @@ public struct JSONBuffer: @unchecked Sendable {
     /// Starts a member with any name (escaped as needed): `"key":`. Follow it with one value.
     @inlinable
     public mutating func key(_ key: String) {
-        separator()
-        appendQuoted(key)
-        append(UInt8(ascii: ":"))
-        needsComma = false
+        withRawWriter(reserving: JSONRawWriter.room(key) + 1) { $0.key(key) }
     }
 
     /// Starts a member with a fixed name that needs no escaping: `"key":`.
     @inlinable
     public mutating func key(static key: StaticString) {
-        let n = key.utf8CodeUnitCount
-        let p = reserve(n + 4)
-        var i = 0
-        if needsComma {
-            p[0] = UInt8(ascii: ",")
-            i = 1
-        }
-        p[i] = UInt8(ascii: "\"")
-        (p + i + 1).update(from: key.utf8Start, count: n)
-        p[i + n + 1] = UInt8(ascii: "\"")
-        p[i + n + 2] = UInt8(ascii: ":")
-        commit(i + n + 3)
-        needsComma = false
+        withRawWriter(reserving: JSONRawWriter.room(key: key)) { $0.key(static: key) }
     }
 
     @inlinable
@@ -161,23 +169,17 @@ public struct JSONBuffer: @unchecked Sendable {
 
     @inlinable
     public mutating func null() {
-        separator()
-        appendASCII(0x6E, 0x75, 0x6C, 0x6C)
-        needsComma = true
+        withRawWriter(reserving: 5) { $0.null() }
     }
 
     @inlinable
     public mutating func value(_ s: String) {
-        separator()
-        appendQuoted(s)
-        needsComma = true
+        withRawWriter(reserving: JSONRawWriter.room(s)) { $0.value(s) }
     }
 
     @inlinable
     public mutating func value(_ x: Int64) {
-        separator()
-        appendInteger(x)
-        needsComma = true
+        withRawWriter(reserving: JSONRawWriter.numberRoom) { $0.value(x) }
     }
 
     @inlinable
@@ -185,16 +187,12 @@ public struct JSONBuffer: @unchecked Sendable {
 
     @inlinable
     public mutating func value(_ b: Bool) {
-        separator()
-        if b { appendASCII(0x74, 0x72, 0x75, 0x65) } else { appendASCII(0x66, 0x61, 0x6C, 0x73, 0x65) }
-        needsComma = true
+        withRawWriter(reserving: 6) { $0.value(b) }
     }
 
     @inlinable
     public mutating func value(_ x: Double) {
-        separator()
-        appendDouble(x)
-        needsComma = true
+        withRawWriter(reserving: JSONRawWriter.numberRoom) { $0.value(x) }
     }
 
     public mutating func value(_ v: JSONValue) {
@@ -235,36 +233,29 @@ public struct JSONBuffer: @unchecked Sendable {
     @inlinable
     public mutating func field(_ name: StaticString, _ v: String?) {
         if let v {
-            key(static: name)
-            value(v)
+            withRawWriter(reserving: JSONRawWriter.room(key: name) + JSONRawWriter.room(v)) { $0.field(name, v) }
         }
     }
     @inlinable
     public mutating func field(_ name: StaticString, _ v: Int64?) {
         if let v {
-            key(static: name)
-            value(v)
+            withRawWriter(reserving: JSONRawWriter.room(key: name) + JSONRawWriter.numberRoom) { $0.field(name, v) }
         }
     }
     @inlinable
     public mutating func field(_ name: StaticString, _ v: Int?) {
-        if let v {
-            key(static: name)
-            value(Int64(v))
-        }
+        field(name, v.map(Int64.init))
     }
     @inlinable
     public mutating func field(_ name: StaticString, _ v: Double?) {
         if let v {
-            key(static: name)
-            value(v)
+            withRawWriter(reserving: JSONRawWriter.room(key: name) + JSONRawWriter.numberRoom) { $0.field(name, v) }
         }
     }
     @inlinable
     public mutating func field(_ name: StaticString, _ v: Bool?) {
         if let v {
-            key(static: name)
-            value(v)
+            withRawWriter(reserving: JSONRawWriter.room(key: name) + 6) { $0.field(name, v) }
         }
     }
     public mutating func field(_ name: StaticString, _ v: JSONValue?) {
@@ -278,31 +269,189 @@ public struct JSONBuffer: @unchecked Sendable {
         key(name)
         value(v)
     }
+}
+
+/// Writes JSON straight into memory that has room for it: no capacity or uniqueness checks,
+/// so a run of members costs what their bytes cost. Obtained from
+/// ``JSONBuffer/withRawWriter(reserving:_:)``, whose caller reserves enough room with the
+/// `room` functions (upper bounds: every byte of a string may need a 6-byte escape).
+///
+/// It writes exactly what ``JSONBuffer`` writes for the same calls.
+public struct JSONRawWriter {
+    @usableFromInline let start: UnsafeMutablePointer<UInt8>
+    /// The next byte to write.
+    @usableFromInline var end: UnsafeMutablePointer<UInt8>
+    /// Whether the next member or element needs a comma before it.
+    @usableFromInline var needsComma: Bool
+
+    @inlinable
+    init(at start: UnsafeMutablePointer<UInt8>, needsComma: Bool) {
+        self.start = start
+        self.end = start
+        self.needsComma = needsComma
+    }
+
+    /// Bytes written so far.
+    @inlinable public var count: Int { end - start }
+
+    /// Room for a member's name, with its comma: `,"key":`.
+    @inlinable public static func room(key: StaticString) -> Int { key.utf8CodeUnitCount + 4 }
+    /// Room for a string value, quotes, escapes and comma included.
+    @inlinable public static func room(_ s: String) -> Int { 3 + 6 * s.utf8.count }
+    /// Room for a number (an integer, or a double in its shortest form), with its comma.
+    public static let numberRoom = 34
+
+    @inlinable @inline(__always)
+    mutating func put(_ byte: UInt8) {
+        end.pointee = byte
+        end += 1
+    }
+
+    @inlinable @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        end.update(from: source, count: bytes.count)
+        end += bytes.count
+    }
+
+    @inlinable @inline(__always)
+    mutating func separator() {
+        if needsComma { put(UInt8(ascii: ",")) }
+    }
+
+    /// Starts a member with any name (escaped as needed): `"key":`.
+    @inlinable
+    public mutating func key(_ key: String) {
+        separator()
+        appendQuoted(key)
+        put(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// Starts a member with a fixed name that needs no escaping: `"key":`.
+    @inlinable @inline(__always)
+    public mutating func key(static key: StaticString) {
+        separator()
+        let n = key.utf8CodeUnitCount
+        end[0] = UInt8(ascii: "\"")
+        (end + 1).update(from: key.utf8Start, count: n)
+        end[n + 1] = UInt8(ascii: "\"")
+        end[n + 2] = UInt8(ascii: ":")
+        end += n + 3
+        needsComma = false
+    }
+
+    @inlinable @inline(__always)
+    public mutating func null() {
+        separator()
+        appendASCII(0x6E, 0x75, 0x6C, 0x6C)
+        needsComma = true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func value(_ s: String) {
+        separator()
+        appendQuoted(s)
+        needsComma = true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func value(_ x: Int64) {
+        separator()
+        appendInteger(x)
+        needsComma = true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func value(_ b: Bool) {
+        separator()
+        if b { appendASCII(0x74, 0x72, 0x75, 0x65) } else { appendASCII(0x66, 0x61, 0x6C, 0x73, 0x65) }
+        needsComma = true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func value(_ x: Double) {
+        separator()
+        appendDouble(x)
+        needsComma = true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func field(_ name: StaticString, _ v: String?) {
+        if let v {
+            key(static: name)
+            value(v)
+        }
+    }
+
+    @inlinable @inline(__always)
+    public mutating func field(_ name: StaticString, _ v: Int64?) {
+        if let v {
+            key(static: name)
+            value(v)
+        }
+    }
+
+    @inlinable @inline(__always)
+    public mutating func field(_ name: StaticString, _ v: Double?) {
+        if let v {
+            key(static: name)
+            value(v)
+        }
+    }
+
+    @inlinable @inline(__always)
+    public mutating func field(_ name: StaticString, _ v: Bool?) {
+        if let v {
+            key(static: name)
+            value(v)
+        }
+    }
+
+    /// Text that is valid JSON where it goes (no separator is added).
+    @inlinable @inline(__always)
+    public mutating func raw(_ text: StaticString) {
+        end.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        end += text.utf8CodeUnitCount
+    }
+
+    /// Bytes that are valid JSON where they go (no separator is added).
+    @inlinable
+    public mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) { put(bytes) }
+
+    /// Writes in place: `body` gets where the bytes go and returns how many it wrote (no
+    /// separator is added).
+    @inlinable
+    public mutating func raw(_ body: (UnsafeMutablePointer<UInt8>) -> Int) { end += body(end) }
+
+    /// Marks a value as written, after ``raw(_:)-(StaticString)`` calls that wrote one: the next
+    /// member or element gets a comma.
+    @inlinable
+    public mutating func valueWritten() { needsComma = true }
 
     // MARK: Text
 
     @inlinable
     mutating func appendASCII(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
-        let p = reserve(4)
-        p[0] = a
-        p[1] = b
-        p[2] = c
-        p[3] = d
-        commit(4)
+        end[0] = a
+        end[1] = b
+        end[2] = c
+        end[3] = d
+        end += 4
     }
 
     @inlinable
     mutating func appendASCII(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ e: UInt8) {
         appendASCII(a, b, c, d)
-        append(e)
+        put(e)
     }
 
     @inlinable
     mutating func appendInteger(_ x: Int64) {
-        let p = reserve(20)
+        let p = end
         if x >= 0 && x < 10 {
             p[0] = UInt8(ascii: "0") &+ UInt8(x)
-            commit(1)
+            end += 1
             return
         }
         var n = x.magnitude
@@ -323,7 +472,7 @@ public struct JSONBuffer: @unchecked Sendable {
             n /= 10
             at -= 1
         } while n > 0
-        commit(i + digits)
+        end += i + digits
     }
 
     @inlinable
@@ -332,16 +481,16 @@ public struct JSONBuffer: @unchecked Sendable {
             appendQuoted("NaN")
         } else if x.isInfinite {
             appendQuoted(x > 0 ? "Infinity" : "-Infinity")
-        } else if x == x.rounded(.towardZero), abs(x) < 1e15 {
+        } else if abs(x) < 1e15, x == Double(Int64(x)) {
             // Integral doubles: "5.0", like Swift's description, without the formatting cost.
-            if x == 0 && x.sign == .minus { append(UInt8(ascii: "-")) }
+            if x == 0 && x.sign == .minus { put(UInt8(ascii: "-")) }
             appendInteger(Int64(x))
-            append(UInt8(ascii: "."))
-            append(UInt8(ascii: "0"))
+            put(UInt8(ascii: "."))
+            put(UInt8(ascii: "0"))
         } else if !appendShortDecimal(x) {
             // The shortest text that reads back as the same double.
             var text = x.description
-            text.withUTF8 { append($0) }
+            text.withUTF8 { put($0) }
         }
     }
 
@@ -357,12 +506,16 @@ public struct JSONBuffer: @unchecked Sendable {
         var scale = 1.0
         for k in 1...17 {
             scale *= 10
-            let m = (magnitude * scale).rounded()
+            // m = (magnitude * scale).rounded(), without a libm call: below 2^53 the
+            // conversion to Int64 truncates exactly, and the remainder is exact too.
+            let product = magnitude * scale
+            guard product < 9_007_199_254_740_992 else { return false }
+            let whole = Double(Int64(product))
+            let m = product - whole >= 0.5 ? whole + 1 : whole
             guard m < 9_007_199_254_740_992 else { return false }
             if m / scale == magnitude {
                 var digits = UInt64(m)
                 // The integer part, then k fraction digits (with leading zeros).
-                let p = reserve(40)
                 var text: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)  // 40 bytes of scratch
                 let n = withUnsafeMutableBytes(of: &text) { t -> Int in
                     var i = 40
@@ -388,52 +541,48 @@ public struct JSONBuffer: @unchecked Sendable {
                         t[i] = UInt8(ascii: "-")
                     }
                     let count = 40 - i
-                    (p).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: count)
+                    end.update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: count)
                     return count
                 }
-                commit(n)
+                end += n
                 return true
             }
         }
         return false
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func appendQuoted(_ s: String) {
-        var s = s
-        s.withUTF8 { utf8 in
-            var clean = true
-            for c in utf8 where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
-                clean = false
-                break
-            }
-            if clean {
-                let p = reserve(utf8.count + 2)
-                p[0] = UInt8(ascii: "\"")
-                if let source = utf8.baseAddress { (p + 1).update(from: source, count: utf8.count) }
-                p[utf8.count + 1] = UInt8(ascii: "\"")
-                commit(utf8.count + 2)
-            } else {
-                append(UInt8(ascii: "\""))
-                appendEscaped(utf8)
-                append(UInt8(ascii: "\""))
-            }
+        put(UInt8(ascii: "\""))
+        if s.utf8.withContiguousStorageIfAvailable({ appendQuotedContents($0) }) == nil {
+            var copy = s
+            copy.withUTF8 { appendQuotedContents($0) }
         }
+        put(UInt8(ascii: "\""))
+    }
+
+    /// The UTF-8 bytes of a string, escaped where JSON needs it (without the quotes).
+    @inlinable
+    mutating func appendQuotedContents(_ utf8: UnsafeBufferPointer<UInt8>) {
+        for c in utf8 where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
+            appendEscaped(utf8)
+            return
+        }
+        put(utf8)
     }
 
     @inlinable
     mutating func appendASCII2(_ a: UInt8, _ b: UInt8) {
-        let p = reserve(2)
-        p[0] = a
-        p[1] = b
-        commit(2)
+        end[0] = a
+        end[1] = b
+        end += 2
     }
 
     @usableFromInline
     mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for (i, c) in utf8.enumerated() where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
-            append(UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            put(UnsafeBufferPointer(rebasing: utf8[start..<i]))
             switch c {
             case 0x22: appendASCII2(0x5C, 0x22)
             case 0x5C: appendASCII2(0x5C, 0x5C)
@@ -446,7 +595,7 @@ public struct JSONBuffer: @unchecked Sendable {
             }
             start = i + 1
         }
-        append(UnsafeBufferPointer(rebasing: utf8[start...]))
+        put(UnsafeBufferPointer(rebasing: utf8[start...]))
     }
 }
 

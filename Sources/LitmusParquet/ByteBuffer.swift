@@ -8,7 +8,8 @@ import Darwin
 ///
 /// Unlike `[UInt8]` it can grow without initializing the new bytes, so hot loops reserve room
 /// once and then store through ``end`` with no per-value bounds or uniqueness checks. Not
-/// thread-safe; each column writer owns its buffers.
+/// thread-safe; each column writer owns its buffers. Its memory comes from, and goes back to,
+/// ``BufferPool``.
 final class ByteBuffer {
     /// Start of the storage (valid for ``capacity`` bytes; moves when the buffer grows).
     private(set) var base: UnsafeMutableRawPointer
@@ -18,14 +19,11 @@ final class ByteBuffer {
     private(set) var capacity: Int
 
     init(capacity: Int = 4096) {
-        let size = max(capacity, 64)
-        guard let memory = malloc(size) else { fatalError("LitmusParquet: out of memory allocating \(size) bytes") }
-        base = memory
-        self.capacity = size
+        (base, self.capacity) = BufferPool.take(max(capacity, 64))
     }
 
     deinit {
-        free(base)
+        BufferPool.give(base, capacity)
     }
 
     /// The first unused byte; valid for `capacity - count` bytes.
@@ -113,4 +111,52 @@ final class ByteBuffer {
 
     /// A copy of the contents (for tests and small metadata).
     var array: [UInt8] { Array(bytes) }
+}
+
+/// Memory of released ``ByteBuffer``s, kept for the next ones (up to ``maxBytes``).
+///
+/// A writer's buffers hold a column chunk's pages, several MiB for a large table. Memory fresh
+/// from the system costs a page fault per 4 KiB page on first use, which on a virtual machine
+/// can cost more than encoding the data; a process writing one file after another (a run's
+/// file at the end of every run) reuses the same memory instead.
+enum BufferPool {
+    /// The most memory kept.
+    static let maxBytes = 32 << 20
+
+    nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
+    /// Free blocks by size class: class `k` holds blocks of at least `1 << k` bytes.
+    nonisolated(unsafe) private static var blocks = [[(base: UnsafeMutableRawPointer, capacity: Int)]](repeating: [], count: 64)
+    nonisolated(unsafe) private static var freeBytes = 0
+
+    /// Memory for at least `minimum` bytes: a kept block when one is large enough, else new.
+    static func take(_ minimum: Int) -> (UnsafeMutableRawPointer, Int) {
+        let wanted = 64 - (minimum - 1).leadingZeroBitCount  // the class whose blocks all fit
+        pthread_mutex_lock(mutex)
+        for k in wanted..<min(wanted + 8, 64) where !blocks[k].isEmpty {
+            let block = blocks[k].removeLast()
+            freeBytes -= block.capacity
+            pthread_mutex_unlock(mutex)
+            return block
+        }
+        pthread_mutex_unlock(mutex)
+        guard let memory = malloc(minimum) else { fatalError("LitmusParquet: out of memory allocating \(minimum) bytes") }
+        return (memory, minimum)
+    }
+
+    /// Takes back a block of `capacity` bytes (or frees it when enough is kept).
+    static func give(_ base: UnsafeMutableRawPointer, _ capacity: Int) {
+        pthread_mutex_lock(mutex)
+        if freeBytes + capacity <= maxBytes {
+            blocks[63 - capacity.leadingZeroBitCount].append((base, capacity))
+            freeBytes += capacity
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        pthread_mutex_unlock(mutex)
+        free(base)
+    }
 }

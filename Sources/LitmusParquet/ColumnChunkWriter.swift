@@ -49,8 +49,9 @@ final class ColumnChunkWriter {
     let chunkDictionaryPage = ByteBuffer(capacity: 1 << 10)
     private let dictionary: StringDictionary?
     /// Dictionary indices of recently seen `String` values, keyed by the 16 bytes of the
-    /// `String` itself (see ``StringBitsCache``); for dictionary-encoded columns only.
-    private let stringCache: StringBitsCache?
+    /// `String` itself (see ``StringBitsCache``); for dictionary-encoded columns given one
+    /// `String` per row (made when first needed).
+    private var stringCache: StringBitsCache?
     /// Whether values are currently dictionary-encoded (false after the fallback to PLAIN).
     private var dictionaryMode: Bool
     private var chunkRows = 0
@@ -89,7 +90,6 @@ final class ColumnChunkWriter {
         pageSizeBytes = options.pageSizeBytes
         dictionaryLimit = options.dictionaryPageLimitBytes
         dictionary = column.dictionary ? StringDictionary() : nil
-        stringCache = column.dictionary && StringBitsCache.isSupported ? StringBitsCache() : nil
         dictionaryMode = column.dictionary
     }
 
@@ -108,8 +108,22 @@ final class ColumnChunkWriter {
                 try values.withUnsafeBufferPointer { try appendBooleans($0, validity: validity, range: range, scratch: scratch) }
             case .string(let values):
                 // Cached String bits are only meaningful while this array keeps its strings alive.
+                if stringCache == nil && column.dictionary && StringBitsCache.isSupported { stringCache = StringBitsCache() }
                 stringCache?.invalidate()
-                try values.withUnsafeBufferPointer { try appendStrings($0, validity: validity, range: range, scratch: scratch) }
+                try values.withUnsafeBufferPointer {
+                    try appendStrings(StringArrayRows(values: $0, validity: validity), range: range, scratch: scratch)
+                }
+            case .dictionaryString(let values, let indices):
+                try values.withUnsafeBufferPointer { values in
+                    try indices.withUnsafeBufferPointer { indices in
+                        // The chunk dictionary's index of each value, -1 until a row uses it.
+                        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: values.count) { chunkIndex in
+                            chunkIndex.initialize(repeating: -1)
+                            let rows = IndexedStringRows(values: values, indices: indices, chunkIndex: chunkIndex)
+                            try appendStrings(rows, range: range, scratch: scratch)
+                        }
+                    }
+                }
             }
         }
     }
@@ -208,9 +222,7 @@ final class ColumnChunkWriter {
         }
     }
 
-    private func appendStrings(
-        _ values: UnsafeBufferPointer<String>, validity: UnsafeBufferPointer<Bool>?, range: Range<Int>, scratch: PageScratch
-    ) throws {
+    private func appendStrings<Rows: StringRows>(_ rows: Rows, range: Range<Int>, scratch: PageScratch) throws {
         var row = range.lowerBound
         while row < range.upperBound {
             let end: Int
@@ -218,7 +230,7 @@ final class ColumnChunkWriter {
                 let width = max(RLEHybridEncoder.bitWidth(forMaxValue: UInt32(dictionary.count)), 1)
                 let room = max(pageSizeBytes - estimatedIndexBytes - estimatedLevelBytes, 1)
                 let batchEnd = min(range.upperBound, row + min(max(room * 8 / width, 8), 4096))
-                end = appendDictionaryStrings(values, validity: validity, from: row, to: batchEnd, dictionary: dictionary)
+                end = appendDictionaryStrings(rows, from: row, to: batchEnd, dictionary: dictionary)
                 if end < batchEnd {
                     // The dictionary is full: finish the page with what it holds, and write the
                     // rest of the column chunk PLAIN. (With an empty dictionary the page holds
@@ -229,7 +241,7 @@ final class ColumnChunkWriter {
                     try flushPage(scratch)
                 }
             } else {
-                end = try appendPlainStrings(values, validity: validity, from: row, to: range.upperBound)
+                end = try appendPlainStrings(rows, from: row, to: range.upperBound)
                 if end < range.upperBound || pageValues.count + estimatedLevelBytes >= pageSizeBytes {
                     try flushPage(scratch)
                 }
@@ -245,54 +257,77 @@ final class ColumnChunkWriter {
     }
 
     /// Dictionary-encodes rows `from..<to`; stops early, at the first row whose value would
-    /// overflow the dictionary, and returns the row it stopped at.
-    private func appendDictionaryStrings(
-        _ values: UnsafeBufferPointer<String>, validity: UnsafeBufferPointer<Bool>?, from: Int, to: Int,
-        dictionary: StringDictionary
+    /// overflow the dictionary, and returns the row it stopped at. Rows whose nulls are not
+    /// given as validity flags get their definition levels in the same pass.
+    private func appendDictionaryStrings<Rows: StringRows>(
+        _ rows: Rows, from: Int, to: Int, dictionary: StringDictionary
     ) -> Int {
+        let levelsInline = rows.mayHaveNulls && rows.validity == nil
         pageIndices.reserve((to - from) * 4)
-        let dst = pageIndices.end
+        if levelsInline { pageLevels.reserve(to - from) }
+        let indices = pageIndices.end
+        let levels = pageLevels.end
         let limit = dictionaryLimit
         var k = 0
         var stop = to
         for i in from..<to {
-            if let validity, !validity[i] { continue }
-            let index: Int32
-            if let stringCache {
-                index = stringCache.index(of: values, at: i) {
-                    withUTF8Bytes(values[i]) { dictionary.index(of: $0, length: $1, limit: limit) }
-                }
-            } else {
-                index = withUTF8Bytes(values[i]) { dictionary.index(of: $0, length: $1, limit: limit) }
+            if rows.isNull(i) {
+                if levelsInline { levels.storeBytes(of: 0, toByteOffset: i &- from, as: UInt8.self) }
+                continue
             }
+            let index = rows.dictionaryIndex(i, dictionary: dictionary, limit: limit, cache: stringCache)
             if index < 0 {
                 stop = i
                 break
             }
-            dst.storeBytes(of: UInt32(bitPattern: index), toByteOffset: k &* 4, as: UInt32.self)
+            if levelsInline { levels.storeBytes(of: 1, toByteOffset: i &- from, as: UInt8.self) }
+            indices.storeBytes(of: UInt32(bitPattern: index), toByteOffset: k &* 4, as: UInt32.self)
             k &+= 1
         }
+        let n = stop - from
         pageIndices.count += k * 4
-        let nulls = appendLevels(validity, from: from, to: stop)
-        pageRows += stop - from
-        chunkRows += stop - from
+        let nulls: Int
+        if levelsInline {
+            if column.nullable { pageLevels.count += n }
+            nulls = n - k
+        } else {
+            nulls = appendLevels(rows, from: from, to: stop)
+        }
+        pageRows += n
+        chunkRows += n
         chunkNulls += nulls
         return stop
+    }
+
+    /// Appends the definition levels of rows `from..<to` and returns their null count.
+    @inline(__always)
+    private func appendLevels<Rows: StringRows>(_ rows: Rows, from: Int, to: Int) -> Int {
+        if let validity = rows.validity { return appendLevels(validity, from: from, to: to) }
+        if !rows.mayHaveNulls { return appendLevels(nil, from: from, to: to) }
+        let n = to - from
+        pageLevels.reserve(n)
+        let dst = pageLevels.end
+        var present = 0
+        for i in from..<to {
+            let level: UInt8 = rows.isNull(i) ? 0 : 1
+            dst.storeBytes(of: level, toByteOffset: i &- from, as: UInt8.self)
+            present &+= Int(level)
+        }
+        if column.nullable { pageLevels.count += n }
+        return n - present
     }
 
     /// PLAIN-encodes rows from `from` on, until `to` or until the page is full (the caller then
     /// flushes it); returns the row it stopped at. A value that would push a non-empty page
     /// past ``maxValueBytes`` goes to the next page.
-    private func appendPlainStrings(
-        _ values: UnsafeBufferPointer<String>, validity: UnsafeBufferPointer<Bool>?, from: Int, to: Int
-    ) throws -> Int {
+    private func appendPlainStrings<Rows: StringRows>(_ rows: Rows, from: Int, to: Int) throws -> Int {
         var stop = to
         let full = pageSizeBytes - estimatedLevelBytes
         var failure: ValueFailure?
         for i in from..<to {
-            if let validity, !validity[i] { continue }
+            if rows.isNull(i) { continue }
             var nextPage = false
-            withUTF8Bytes(values[i]) { bytes, length in
+            withUTF8Bytes(rows.string(i)) { bytes, length in
                 if length > Self.maxValueBytes {
                     failure = ValueFailure(
                         message: "a string of \(length) bytes is longer than the \(Self.maxValueBytes) bytes supported",
@@ -316,7 +351,7 @@ final class ColumnChunkWriter {
                 break
             }
         }
-        let nulls = appendLevels(validity, from: from, to: stop)
+        let nulls = appendLevels(rows, from: from, to: stop)
         pageRows += stop - from
         chunkRows += stop - from
         chunkNulls += nulls
@@ -669,6 +704,70 @@ extension Double: FixedWidthStatistic {
         func store(into writer: ColumnChunkWriter) {
             writer.storeDoubleStatistics(min: low, max: high, ordered: ordered, nans: nans)
         }
+    }
+}
+
+/// The rows of a string column as the encoder reads them, whatever form they were given in.
+protocol StringRows {
+    /// The rows' validity flags, when nulls are given that way.
+    var validity: UnsafeBufferPointer<Bool>? { get }
+    /// Whether any row may be null.
+    var mayHaveNulls: Bool { get }
+    /// Whether row `i` is null.
+    func isNull(_ i: Int) -> Bool
+    /// The string of row `i` (not null).
+    func string(_ i: Int) -> String
+    /// The index in `dictionary` of row `i`'s value (not null), added if new; -1 when adding
+    /// it would grow the dictionary past `limit` bytes.
+    func dictionaryIndex(_ i: Int, dictionary: StringDictionary, limit: Int, cache: StringBitsCache?) -> Int32
+}
+
+/// One `String` per row, with optional validity flags.
+struct StringArrayRows: StringRows {
+    let values: UnsafeBufferPointer<String>
+    let validity: UnsafeBufferPointer<Bool>?
+
+    var mayHaveNulls: Bool { validity != nil }
+
+    @inline(__always) func isNull(_ i: Int) -> Bool {
+        if let validity { return !validity[i] }
+        return false
+    }
+
+    @inline(__always) func string(_ i: Int) -> String { values[i] }
+
+    @inline(__always)
+    func dictionaryIndex(_ i: Int, dictionary: StringDictionary, limit: Int, cache: StringBitsCache?) -> Int32 {
+        guard let cache else { return withUTF8Bytes(values[i]) { dictionary.index(of: $0, length: $1, limit: limit) } }
+        return cache.index(of: values, at: i) {
+            withUTF8Bytes(values[i]) { dictionary.index(of: $0, length: $1, limit: limit) }
+        }
+    }
+}
+
+/// Dictionary-form rows: an index per row into distinct values (-1: null), with the chunk
+/// dictionary's index of each value once a row has used it, so each value is hashed once.
+struct IndexedStringRows: StringRows {
+    let values: UnsafeBufferPointer<String>
+    let indices: UnsafeBufferPointer<Int32>
+    /// Per value: its index in the chunk dictionary, -1 while unknown.
+    let chunkIndex: UnsafeMutableBufferPointer<Int32>
+
+    var validity: UnsafeBufferPointer<Bool>? { nil }
+    var mayHaveNulls: Bool { true }
+
+    @inline(__always) func isNull(_ i: Int) -> Bool { indices[i] < 0 }
+
+    @inline(__always) func string(_ i: Int) -> String { values[Int(indices[i])] }
+
+    @inline(__always)
+    func dictionaryIndex(_ i: Int, dictionary: StringDictionary, limit: Int, cache: StringBitsCache?) -> Int32 {
+        let value = Int(indices[i])
+        let known = chunkIndex[value]
+        if known >= 0 { return known }
+        let index = withUTF8Bytes(values[value]) { dictionary.index(of: $0, length: $1, limit: limit) }
+        chunkIndex[value] = index
+        return index
     }
 }
 

@@ -1,5 +1,11 @@
 import CZstd
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Compresses page bodies for one codec, reusing a zstd context across pages (creating a
 /// context per page would allocate several hundred KiB each time).
 final class PageCompressor {
@@ -17,12 +23,39 @@ final class PageCompressor {
         case .zstd(let level):
             codec = 6
             self.level = level
-            context = ZSTD_createCCtx()
+            context = Self.contexts.take() ?? ZSTD_createCCtx()
         }
     }
 
     deinit {
-        if let context { ZSTD_freeCCtx(context) }
+        if let context, !Self.contexts.give(context) { ZSTD_freeCCtx(context) }
+    }
+
+    /// zstd contexts of released compressors, for the next writers: a context's workspace is
+    /// allocated (and its memory faulted in) on first use, a cost the next file need not pay.
+    private static let contexts = ContextPool()
+
+    /// A few idle zstd compression contexts.
+    private final class ContextPool: @unchecked Sendable {
+        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        private var idle: [OpaquePointer] = []
+
+        init() { pthread_mutex_init(mutex, nil) }
+
+        func take() -> OpaquePointer? {
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
+            return idle.popLast()
+        }
+
+        /// Keeps `context` unless enough are kept; returns whether it was kept.
+        func give(_ context: OpaquePointer) -> Bool {
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
+            guard idle.count < 8 else { return false }
+            idle.append(context)
+            return true
+        }
     }
 
     /// Whether pages are stored as they are.

@@ -13,6 +13,15 @@ public enum ParquetValues: Sendable {
     /// Values of a ``ParquetType/string`` column, stored as their UTF-8 bytes (no Unicode
     /// normalization: `"é"` and `"e\u{301}"` stay distinct).
     case string([String])
+    /// Values of a ``ParquetType/string`` column in dictionary form: row `i` holds
+    /// `values[indices[i]]`, or is null where `indices[i]` is -1.
+    ///
+    /// The writer takes each distinct value's UTF-8 bytes once per column chunk instead of
+    /// hashing every row's string, so a column with few distinct values (a status, a unit, a
+    /// name repeated on every row) costs an array lookup per row. `values` may hold values no
+    /// row uses (they are not written); values with the same UTF-8 bytes share one dictionary
+    /// entry in the file. Nulls come from the indices only: such a column has no `validity`.
+    case dictionaryString(values: [String], indices: [Int32])
     /// Values of a ``ParquetType/timestampMicrosUTC`` column: microseconds since the Unix epoch
     /// (negative before 1970).
     case timestampMicros([Int64])
@@ -24,6 +33,7 @@ public enum ParquetValues: Sendable {
         case .double(let v): v.count
         case .boolean(let v): v.count
         case .string(let v): v.count
+        case .dictionaryString(_, let indices): indices.count
         case .timestampMicros(let v): v.count
         }
     }
@@ -34,7 +44,7 @@ public enum ParquetValues: Sendable {
         case .int64: .int64
         case .double: .double
         case .boolean: .boolean
-        case .string: .string
+        case .string, .dictionaryString: .string
         case .timestampMicros: .timestampMicrosUTC
         }
     }
@@ -46,7 +56,8 @@ public struct ParquetColumnData: Sendable {
     public var values: ParquetValues
     /// Which rows hold a value: `validity[i] == false` makes row `i` null. `nil` means no row is
     /// null. When present it has one element per row. A non-nullable column may pass a validity
-    /// array only if it is all `true`.
+    /// array only if it is all `true`. Dictionary-form strings mark nulls with index -1 and take
+    /// no validity array.
     public var validity: [Bool]?
 
     /// Creates column data from values and optional validity (`true` = value present).
@@ -73,6 +84,13 @@ public struct ParquetColumnData: Sendable {
     /// Data for a ``ParquetType/string`` column.
     public static func string(_ values: [String], validity: [Bool]? = nil) -> ParquetColumnData {
         ParquetColumnData(.string(values), validity: validity)
+    }
+
+    /// Data for a ``ParquetType/string`` column in dictionary form (see
+    /// ``ParquetValues/dictionaryString(values:indices:)``): row `i` is `values[indices[i]]`, or
+    /// null where `indices[i]` is -1.
+    public static func dictionaryString(_ values: [String], indices: [Int32]) -> ParquetColumnData {
+        ParquetColumnData(.dictionaryString(values: values, indices: indices))
     }
 
     /// Data for a ``ParquetType/timestampMicrosUTC`` column (microseconds since the epoch).

@@ -197,6 +197,24 @@ public final class ParquetWriter {
                     .lengthMismatch, "\(data.values.count) values for \(rowCount) rows",
                     path: path, column: column.name)
             }
+            if case .dictionaryString(let values, let indices) = data.values {
+                if data.validity != nil {
+                    throw ParquetError(
+                        .invalidArgument, "dictionary-form strings mark nulls with index -1: pass no validity array",
+                        path: path, column: column.name)
+                }
+                if let row = Self.firstInvalidIndex(indices, valueCount: values.count) {
+                    throw ParquetError(
+                        .invalidArgument, "index \(indices[row]) is outside -1..<\(values.count) (the values given)",
+                        path: path, column: column.name, row: rowsWritten + row)
+                }
+                if !column.nullable, let row = indices.firstIndex(of: -1) {
+                    throw ParquetError(
+                        .nullInRequiredColumn, "null in a non-nullable column",
+                        path: path, column: column.name, row: rowsWritten + row)
+                }
+                continue
+            }
             guard let validity = data.validity else { continue }
             if validity.count != rowCount {
                 throw ParquetError(
@@ -208,6 +226,20 @@ public final class ParquetWriter {
                     .nullInRequiredColumn, "null in a non-nullable column",
                     path: path, column: column.name, row: rowsWritten + row)
             }
+        }
+    }
+
+    /// The first row whose dictionary index is neither -1 nor a valid index into `valueCount`
+    /// values.
+    private static func firstInvalidIndex(_ indices: [Int32], valueCount: Int) -> Int? {
+        indices.withUnsafeBufferPointer { all in
+            // Shifted by one, valid indices are 0...valueCount as unsigned numbers, and anything
+            // below -1 is large: one branch-free maximum over all rows says whether one is bad.
+            let bound = UInt32(truncatingIfNeeded: valueCount)
+            var largest: UInt32 = 0
+            for k in all { largest = max(largest, UInt32(bitPattern: k &+ 1)) }
+            guard largest > bound else { return nil }
+            return all.firstIndex { UInt32(bitPattern: $0 &+ 1) > bound }
         }
     }
 
@@ -272,16 +304,21 @@ public final class ParquetWriter {
         let metadata = UnsafeBufferPointer(start: slots, count: columnWriters.count)
         var chunks: [ColumnChunkMetadata] = []
         chunks.reserveCapacity(columnWriters.count)
+        // The chunks, one after the other, in as few system calls as the kernel allows.
+        var pieces: [ByteBuffer] = []
+        pieces.reserveCapacity(2 * columnWriters.count)
+        var chunkStart = groupStart
         for (writer, finished) in zip(columnWriters, metadata) {
             guard var chunk = finished else { continue }
-            let chunkStart = file.offset
             chunk.dataPageOffset += chunkStart
             chunk.dictionaryPageOffset = chunk.dictionaryPageOffset.map { $0 + chunkStart }
-            try file.write(writer.chunkDictionaryPage)
-            try file.write(writer.chunkPages)
-            writer.reset()
+            pieces.append(writer.chunkDictionaryPage)
+            pieces.append(writer.chunkPages)
+            chunkStart += Int64(writer.chunkDictionaryPage.count + writer.chunkPages.count)
             chunks.append(chunk)
         }
+        try file.write(pieces)
+        for writer in columnWriters { writer.reset() }
         rowGroups.append(
             RowGroupMetadata(columns: chunks, numRows: Int64(rowsInGroup), fileOffset: groupStart, ordinal: rowGroups.count))
         rowsInGroup = 0

@@ -68,6 +68,36 @@ final class PartialFile {
         try write(buffer.base, count: buffer.count)
     }
 
+    /// Appends the contents of `buffers`, one after the other (with `writev`, up to 1024
+    /// buffers per call).
+    func write(_ buffers: [ByteBuffer]) throws(ParquetError) {
+        var pieces = buffers.filter { $0.count > 0 }.map { iovec(iov_base: $0.base, iov_len: $0.count) }
+        var next = 0
+        while next < pieces.count {
+            let n = pieces.withUnsafeMutableBufferPointer {
+                writev(descriptor, $0.baseAddress! + next, Int32(min($0.count - next, 1024)))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = Self.lastError()
+                throw ParquetError(.io, "cannot write to \(partialPath): \(reason)", path: targetPath)
+            }
+            offset += Int64(n)
+            // Skip what was written; a piece written in part continues where it stopped.
+            var left = n
+            while left > 0 {
+                if left >= pieces[next].iov_len {
+                    left -= pieces[next].iov_len
+                    next += 1
+                } else {
+                    pieces[next].iov_base += left
+                    pieces[next].iov_len -= left
+                    left = 0
+                }
+            }
+        }
+    }
+
     func write(_ bytes: [UInt8]) throws(ParquetError) {
         let buffer = ByteBuffer(capacity: bytes.count)
         buffer.append(bytes)

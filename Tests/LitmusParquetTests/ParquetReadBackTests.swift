@@ -156,6 +156,67 @@ struct ParquetReadBackTests {
         #expect(dictionaryPage == PythonReaders.Page(type: 2, encoding: 0, numValues: 7))
     }
 
+    @Test("dictionary-form strings: the same file as one String per row")
+    func dictionaryForm() throws {
+        let directory = try TemporaryDirectory()
+        let schema = ParquetSchema(columns: [
+            ParquetColumn(name: "s", type: .string),
+            ParquetColumn(name: "sn", type: .string, nullable: true),
+            ParquetColumn(name: "sp", type: .string, nullable: true, dictionary: false),
+        ])
+        // Unused values, byte-equal duplicates and canonically equivalent strings; rows in an
+        // order that differs from the values'.
+        let values = ["unused", "é", "e\u{301}", "Ω", "", "é", "tab\t\"quote\"\\", "🧪"]
+        let indices: [Int32] = [3, 1, 2, 5, 4, 6, 7, 1, 3, 3, 2, 5, 7, 6, 4, 1, 2]
+        let nullable: [Int32] = indices.enumerated().map { $0.offset % 4 == 2 ? -1 : $0.element }
+        let rows = indices.map { values[Int($0)] }
+        let validity = nullable.map { $0 >= 0 }
+        let dictionary = directory.file("dictionary.parquet")
+        let strings = directory.file("strings.parquet")
+        // Two batches, cut into row groups of 10 rows: chunk dictionaries restart mid-call.
+        let options = ParquetWriterOptions(rowGroupRows: 10)
+        let batches = [
+            Batch(rowCount: rows.count, columns: [
+                .dictionaryString(values, indices: indices), .dictionaryString(values, indices: nullable),
+                .dictionaryString(values, indices: nullable),
+            ]),
+            Batch(rowCount: 3, columns: [
+                .dictionaryString(["x", "é"], indices: [1, 0, 1]), .dictionaryString(["x"], indices: [-1, -1, 0]),
+                .dictionaryString([], indices: [-1, -1, -1]),
+            ]),
+        ]
+        try writeParquet(dictionary, schema: schema, options: options, batches: batches)
+        try writeParquet(strings, schema: schema, options: options, batches: [
+            Batch(rowCount: rows.count, columns: [
+                .string(rows), .string(rows, validity: validity), .string(rows, validity: validity),
+            ]),
+            Batch(rowCount: 3, columns: [
+                .string(["é", "x", "é"]), .string(["", "", "x"], validity: [false, false, true]),
+                .string(["", "", ""], validity: [false, false, false]),
+            ]),
+        ])
+        let result = try PythonReaders.read(dictionary)
+        expectSameValues(result, schema, batches)
+        let same = try Data(contentsOf: URL(fileURLWithPath: dictionary)) == Data(contentsOf: URL(fileURLWithPath: strings))
+        #expect(same, "dictionary-form strings write the bytes one String per row writes")
+    }
+
+    @Test("dictionary-form strings that outgrow the dictionary limit fall back to PLAIN")
+    func dictionaryFormFallback() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("fallback.parquet")
+        let schema = ParquetSchema(columns: [ParquetColumn(name: "s", type: .string, nullable: true)])
+        let values = (0..<300).map { "value-\($0)-" + String(repeating: "x", count: $0 % 17) }
+        let indices: [Int32] = (0..<2000).map { (row: Int) -> Int32 in row % 7 == 0 ? -1 : Int32(row * 37 % 300) }
+        let batch = Batch(rowCount: indices.count, columns: [.dictionaryString(values, indices: indices)])
+        try writeParquet(path, schema: schema, options: ParquetWriterOptions(dictionaryPageLimitBytes: 1000), batches: [batch])
+        let result = try PythonReaders.read(path)
+        expectSameValues(result, schema, [batch])
+        let pages = result.metadata.rowGroups[0].columns[0].pages
+        #expect(pages.first?.type == 2, "a dictionary page first")
+        #expect(pages.contains { $0.type == 0 && $0.encoding == 0 }, "PLAIN data pages after the fallback")
+    }
+
     @Test("random data, many batches, row groups and pages", arguments: [
         (ParquetCompression.zstd(level: 1), 1), (.uncompressed, 1), (.zstd(level: 9), 1), (.zstd(level: 1), 2),
         (.uncompressed, 3),

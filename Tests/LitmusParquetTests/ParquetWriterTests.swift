@@ -94,6 +94,39 @@ struct ParquetWriterTests {
         }
     }
 
+    @Test func dictionaryIndexOutOfRange() throws {
+        try expectAbort(#"$PATH: column "name", row 5: index 2 is outside -1..<2 (the values given)"#, kind: .invalidArgument) { writer in
+            var batch = Self.goodBatch()
+            batch[1] = .dictionaryString(["a", "b"], indices: [0, -1, 2])
+            try writer.write(rowCount: 3, columns: batch)
+        }
+        try expectAbort(#"$PATH: column "name", row 3: index -2 is outside -1..<2 (the values given)"#, kind: .invalidArgument) { writer in
+            var batch = Self.goodBatch()
+            batch[1] = .dictionaryString(["a", "b"], indices: [-2, 0, 1])
+            try writer.write(rowCount: 3, columns: batch)
+        }
+    }
+
+    @Test func dictionaryFormTakesNoValidity() throws {
+        try expectAbort(
+            #"$PATH: column "name": dictionary-form strings mark nulls with index -1: pass no validity array"#, kind: .invalidArgument
+        ) { writer in
+            var batch = Self.goodBatch()
+            batch[1] = ParquetColumnData(.dictionaryString(values: ["a"], indices: [0, 0, 0]), validity: [true, true, true])
+            try writer.write(rowCount: 3, columns: batch)
+        }
+    }
+
+    @Test func dictionaryNullInRequiredColumn() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("d.parquet")
+        let writer = try ParquetWriter(path: path, schema: ParquetSchema(columns: [ParquetColumn(name: "s", type: .string)]))
+        #expect(throws: ParquetError(.nullInRequiredColumn, "null in a non-nullable column", path: path, column: "s", row: 1)) {
+            try writer.write(rowCount: 3, columns: [.dictionaryString(["a"], indices: [0, -1, 0])])
+        }
+        #expect(directory.contents == [])
+    }
+
     @Test func wrongValidityCount() throws {
         try expectAbort(#"$PATH: column "value": 4 validity flags for 3 rows"#, kind: .lengthMismatch) { writer in
             var batch = Self.goodBatch()

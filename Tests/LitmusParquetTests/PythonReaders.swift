@@ -155,6 +155,7 @@ enum PythonReaders {
         case .double(let values): return form(values) { doubleForm($0) }
         case .boolean(let values): return form(values) { $0 ? "b:1" : "b:0" }
         case .string(let values): return form(values) { stringForm($0) }
+        case .dictionaryString(let values, let indices): return indices.map { $0 < 0 ? nil : stringForm(values[Int($0)]) }
         case .timestampMicros(let values): return form(values) { "t:\($0)" }
         }
     }

@@ -19,40 +19,10 @@ public enum EventCoding {
 
     /// Appends one event as a line (with its newline) to `out`.
     public static func appendLine(_ event: Event, to out: inout [UInt8], scratch json: inout JSONBuffer) {
-        appendLine(event, writer: event.writer, sequence: event.sequence, to: &out, scratch: &json)
-    }
-
-    /// Appends one event as a line, with the writer and sequence given here (the log's own,
-    /// without copying the event to set them).
-    static func appendLine(
-        _ event: Event, writer: String, sequence: Int64, to out: inout [UInt8], scratch json: inout JSONBuffer
-    ) {
+        var encoder = EventLineEncoder()
         json.removeAll()
-        json.beginObject()
-        json.field("schema", Int64(Event.schemaVersion))
-        json.field("type", event.type)
-        json.uuidField("id", event.id)
-        json.timestampField("at", event.occurredAt)
-        json.uuidField("session_id", event.sessionID)
-        if let run = event.runID { json.uuidField("run_id", run) }
-        json.field("writer", writer)
-        json.field("seq", sequence)
-        encodeBody(event.body, into: &json)
-        json.endObject()
-        json.withBytes { line in
-            let crc = litmus_crc32c(0, line.baseAddress, line.count)
-            // The line without its closing brace, then `,"crc":"xxxxxxxx"}` and the newline.
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { tail in
-                let prefix: StaticString = #","crc":""#
-                tail.baseAddress!.update(from: prefix.utf8Start, count: 8)
-                for i in 0..<8 { tail[8 + i] = lowerHexDigit(UInt8((crc >> UInt32(28 - 4 * i)) & 0xF)) }
-                tail[16] = UInt8(ascii: "\"")
-                tail[17] = UInt8(ascii: "}")
-                tail[18] = UInt8(ascii: "\n")
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: line[..<(line.count - 1)]))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: tail[..<19]))
-            }
-        }
+        encoder.appendLine(event, writer: event.writer, sequence: event.sequence, to: &json)
+        json.withBytes { out.append(contentsOf: $0) }
     }
 
     /// One event as a line of text (without the newline).
@@ -199,27 +169,7 @@ public enum EventCoding {
                 j.namedValues(e.params)
             }
         case .measurement(let m):
-            j.field("step_index", m.stepIndex)
-            j.field("step_path", m.stepPath)
-            j.field("vector_index", m.vectorIndex)
-            j.field("retry", m.retry)
-            j.field("name", m.name)
-            j.key(static: "value")
-            if let v = m.value { j.value(v) } else { j.null() }
-            j.field("unit", m.unit)
-            j.field("outcome", m.outcome.rawValue)
-            j.field("limit_low", m.limitLow)
-            j.field("limit_high", m.limitHigh)
-            j.field("limit_nominal", m.limitNominal)
-            j.field("comparator", m.comparator?.rawValue)
-            j.field("characteristic_id", m.characteristicID)
-            j.field("spec_ref", m.specRef)
-            j.field("dut_pin", m.dutPin)
-            j.field("fixture_connection", m.fixtureConnection)
-            j.field("instrument_role", m.instrumentRole)
-            j.field("instrument_resource", m.instrumentResource)
-            j.field("instrument_channel", m.instrumentChannel)
-            if let t = m.measuredAt { j.timestampField("measured_at", t) }
+            encodeMeasurement(m, into: &j)
         case .observation(let o):
             j.field("step_index", o.stepIndex)
             j.field("step_path", o.stepPath)
@@ -293,6 +243,58 @@ public enum EventCoding {
             j.field("details", d.details)
         }
     }
+
+    /// A measurement's members, the most frequent event's: all in one reserved piece.
+    private static func encodeMeasurement(_ m: borrowing Measurement, into j: inout JSONBuffer) {
+        j.withRawWriter(reserving: measurementRoom(m)) { w in
+            w.field("step_index", m.stepIndex)
+            w.field("step_path", m.stepPath)
+            w.field("vector_index", m.vectorIndex)
+            w.field("retry", m.retry)
+            w.field("name", m.name)
+            w.key(static: "value")
+            if let v = m.value { w.value(v) } else { w.null() }
+            w.field("unit", m.unit)
+            w.field("outcome", m.outcome.rawValue)
+            w.field("limit_low", m.limitLow)
+            w.field("limit_high", m.limitHigh)
+            w.field("limit_nominal", m.limitNominal)
+            w.field("comparator", m.comparator?.rawValue)
+            w.field("characteristic_id", m.characteristicID)
+            w.field("spec_ref", m.specRef)
+            w.field("dut_pin", m.dutPin)
+            w.field("fixture_connection", m.fixtureConnection)
+            w.field("instrument_role", m.instrumentRole)
+            w.field("instrument_resource", m.instrumentResource)
+            w.field("instrument_channel", m.instrumentChannel)
+            if let t = m.measuredAt { w.timestampField("measured_at", t) }
+        }
+    }
+
+    /// Room for a measurement's members (see ``encodeMeasurement(_:into:)``).
+    private static func measurementRoom(_ m: borrowing Measurement) -> Int {
+        var strings = m.stepPath.utf8.count + m.name.utf8.count + (m.unit?.utf8.count ?? 0)
+        strings += (m.characteristicID?.utf8.count ?? 0) + (m.specRef?.utf8.count ?? 0) + (m.dutPin?.utf8.count ?? 0)
+        strings += m.fixtureConnection?.utf8.count ?? 0
+        strings += (m.instrumentRole?.utf8.count ?? 0) + (m.instrumentResource?.utf8.count ?? 0)
+        strings += m.instrumentChannel?.utf8.count ?? 0
+        return measurementFixedRoom + 6 * strings
+    }
+
+    /// Room for the longest outcome and comparator names (plain ASCII letters: no escapes).
+    private static let enumRoom = (Outcome.allCases.map(\.rawValue.utf8.count).max() ?? 0)
+        + (Comparator.allCases.map(\.rawValue.utf8.count).max() ?? 0)
+
+    /// Room for a measurement's member names, numbers, timestamp, outcome and comparator, and
+    /// the quotes and commas of its 12 strings: everything but the other strings' bytes.
+    private static let measurementFixedRoom: Int = {
+        let keys: [StaticString] = [
+            "step_index", "step_path", "vector_index", "retry", "name", "value", "unit", "outcome", "limit_low",
+            "limit_high", "limit_nominal", "comparator", "characteristic_id", "spec_ref", "dut_pin",
+            "fixture_connection", "instrument_role", "instrument_resource", "instrument_channel", "measured_at",
+        ]
+        return keys.reduce(0) { $0 + JSONRawWriter.room(key: $1) } + 7 * JSONRawWriter.numberRoom + 29 + 12 * 3 + enumRoom
+    }()
 
     static func decodeBody(type: String, _ f: Fields) throws -> EventBody {
         switch type {
@@ -545,43 +547,184 @@ struct Fields {
     }
 }
 
+/// Encodes the events of one writer into lines, keeping as bytes what repeats from one event
+/// to the next: the session and run ids with the writer, and the date and time of the current
+/// second. The lines are exactly those of a fresh encoding.
+struct EventLineEncoder {
+    /// `,"session_id":"…"` (`,"run_id":"…"`) `,"writer":"…","seq":` for ``idsKey``.
+    private var ids: [UInt8] = []
+    private var idsKey: (session: UUID, run: UUID?, writer: String)?
+    /// `YYYY-MM-DDTHH:MM:SS.` of the second ``second`` (as seconds since the epoch).
+    private var secondText = [UInt8](repeating: 0, count: 20)
+    private var second = Int64.min
+
+    /// Appends one event as a line (with its newline) to `out`, with the writer and sequence
+    /// given here (the log's own, without copying the event to set them).
+    mutating func appendLine(_ event: Event, writer: String, sequence: Int64, to out: inout JSONBuffer) {
+        updateIDs(event.sessionID, event.runID, writer)
+        let (seconds, fraction) = event.occurredAt.microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        if (fraction < 0 ? seconds - 1 : seconds) != second { updateSecond(fraction < 0 ? seconds - 1 : seconds) }
+        let micros = fraction < 0 ? fraction + 1_000_000 : fraction
+
+        // The envelope, in one piece: {"schema":1,"type":"…","id":"…","at":"…",<ids><seq>
+        // (room: 73 bytes of text, 36 of id, 26 of time and two numbers of up to 20 digits).
+        let start = out.count
+        var type = event.type
+        type.withUTF8 { type in
+            ids.withUnsafeBufferPointer { ids in
+                secondText.withUnsafeBufferPointer { secondText in
+                    out.withRawWriter(reserving: 160 + type.count + ids.count) { w in
+                        w.raw(#"{"schema":"#)
+                        w.raw { writeDecimal(Int64(Event.schemaVersion), at: $0) }
+                        w.raw(#","type":""#)
+                        w.raw(type)
+                        w.raw(#"","id":""#)
+                        w.raw { writeUUID(event.id, at: $0) }
+                        w.raw(#"","at":""#)
+                        w.raw(secondText)
+                        w.raw { writeSixDigits(micros, at: $0) }
+                        w.raw(#"Z""#)
+                        w.raw(ids)
+                        w.raw { writeDecimal(sequence, at: $0) }
+                        w.valueWritten()
+                    }
+                }
+            }
+        }
+        EventCoding.encodeBody(event.body, into: &out)
+        out.endObject()
+        // The CRC of the line as it is, then its closing brace becomes `,"crc":"xxxxxxxx"}`
+        // and the newline.
+        let crc = out.withBytes { all in litmus_crc32c(0, all.baseAddress! + start, all.count - start) }
+        out.removeLast(1)
+        out.withRawWriter(reserving: 19) { w in
+            w.raw(#","crc":""#)
+            w.raw { p in
+                for i in 0..<8 { p[i] = lowerHexDigit(UInt8((crc >> UInt32(28 - 4 * i)) & 0xF)) }
+                return 8
+            }
+            w.raw("\"}\n")
+        }
+    }
+
+    /// Makes ``ids`` those of the session, run and writer given.
+    private mutating func updateIDs(_ session: UUID, _ run: UUID?, _ writer: String) {
+        if let key = idsKey, key.session == session, key.run == run, key.writer == writer { return }
+        var json = JSONBuffer(capacity: 256)
+        json.valueWritten()  // every member here follows the envelope's first ones
+        json.uuidField("session_id", session)
+        if let run { json.uuidField("run_id", run) }
+        json.field("writer", writer)
+        json.key(static: "seq")
+        ids = json.bytes
+        idsKey = (session, run, writer)
+    }
+
+    /// Makes ``secondText`` the date and time of `whole` seconds since the epoch.
+    private mutating func updateSecond(_ whole: Int64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { text in
+            Timestamp(microseconds: whole * 1_000_000).writeISO8601(into: text)
+            for i in 0..<20 { secondText[i] = text[i] }
+        }
+        second = whole
+    }
+}
+
+/// Writes the decimal digits of `value` at `p` (at most 20 bytes) and returns their count.
+private func writeDecimal(_ value: Int64, at p: UnsafeMutablePointer<UInt8>) -> Int {
+    var n = value.magnitude
+    var digits = 0
+    var probe = n
+    repeat {
+        digits += 1
+        probe /= 10
+    } while probe > 0
+    var i = 0
+    if value < 0 {
+        p[0] = UInt8(ascii: "-")
+        i = 1
+    }
+    var at = i + digits - 1
+    repeat {
+        p[at] = UInt8(ascii: "0") &+ UInt8(n % 10)
+        n /= 10
+        at -= 1
+    } while n > 0
+    return i + digits
+}
+
+/// Writes `value` (0..<1,000,000) as six digits at `p`; returns 6.
+private func writeSixDigits(_ value: Int64, at p: UnsafeMutablePointer<UInt8>) -> Int {
+    var v = value
+    for i in stride(from: 5, through: 0, by: -1) {
+        p[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+        v /= 10
+    }
+    return 6
+}
+
+/// The two lower-case hexadecimal digits of every byte value, in order.
+private let hexPairs: StaticString = """
+    000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\
+    202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\
+    404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\
+    606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\
+    808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\
+    a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
+    c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
+    e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff
+    """
+
+/// Writes `u` in its 36-character lower-case text form at `p`; returns 36.
+private func writeUUID(_ u: UUID, at p: UnsafeMutablePointer<UInt8>) -> Int {
+    let pairs = UnsafeRawPointer(hexPairs.utf8Start)
+    withUnsafeBytes(of: u.uuid) { bytes in
+        var at = 0
+        for i in 0..<16 {
+            if i == 4 || i == 6 || i == 8 || i == 10 {
+                p[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            let pair = pairs.loadUnaligned(fromByteOffset: 2 * Int(bytes[i]), as: UInt16.self)
+            UnsafeMutableRawPointer(p + at).storeBytes(of: pair, as: UInt16.self)
+            at += 2
+        }
+    }
+    return 36
+}
+
+extension JSONRawWriter {
+    /// `"name":"2026-11-26T15:27:44.123456Z"`: room for `name` and 29 bytes.
+    mutating func timestampField(_ name: StaticString, _ t: Timestamp) {
+        key(static: name)
+        raw { writeQuotedTimestamp(t, at: $0) }
+        valueWritten()
+    }
+}
+
+/// Writes `"2026-11-26T15:27:44.123456Z"` (29 bytes, quotes included) at `p`; returns 29.
+private func writeQuotedTimestamp(_ t: Timestamp, at p: UnsafeMutablePointer<UInt8>) -> Int {
+    p[0] = UInt8(ascii: "\"")
+    t.writeISO8601(into: UnsafeMutableBufferPointer(start: p + 1, count: 27))
+    p[28] = UInt8(ascii: "\"")
+    return 29
+}
+
 extension JSONBuffer {
     /// `"name":"<uuid, lower case>"`, written in place.
     mutating func uuidField(_ name: StaticString, _ u: UUID) {
-        key(static: name)
-        separatorBeforeValue()
-        let text = reserve(38)
-        text[0] = UInt8(ascii: "\"")
-        text[37] = UInt8(ascii: "\"")
-        text[9] = UInt8(ascii: "-")
-        text[14] = UInt8(ascii: "-")
-        text[19] = UInt8(ascii: "-")
-        text[24] = UInt8(ascii: "-")
-        let u = u.uuid
-        // Byte i of the UUID goes to these two characters (after the quote, around the dashes).
-        func put(_ b: UInt8, _ at: Int) {
-            text[at] = lowerHexDigit(b >> 4)
-            text[at + 1] = lowerHexDigit(b & 0xF)
+        withRawWriter(reserving: JSONRawWriter.room(key: name) + 38) { w in
+            w.key(static: name)
+            w.raw(#"""#)
+            w.raw { writeUUID(u, at: $0) }
+            w.raw(#"""#)
+            w.valueWritten()
         }
-        put(u.0, 1); put(u.1, 3); put(u.2, 5); put(u.3, 7)
-        put(u.4, 10); put(u.5, 12)
-        put(u.6, 15); put(u.7, 17)
-        put(u.8, 20); put(u.9, 22)
-        put(u.10, 25); put(u.11, 27); put(u.12, 29); put(u.13, 31); put(u.14, 33); put(u.15, 35)
-        commit(38)
-        valueWritten()
     }
 
     /// `"name":"2026-11-26T15:27:44.123456Z"`, written in place.
     mutating func timestampField(_ name: StaticString, _ t: Timestamp) {
-        key(static: name)
-        separatorBeforeValue()
-        let text = reserve(29)
-        text[0] = UInt8(ascii: "\"")
-        t.writeISO8601(into: UnsafeMutableBufferPointer(start: text + 1, count: 27))
-        text[28] = UInt8(ascii: "\"")
-        commit(29)
-        valueWritten()
+        withRawWriter(reserving: JSONRawWriter.room(key: name) + 29) { $0.timestampField(name, t) }
     }
 
     /// `[{"name":…,"value":…,"unit":…}]`

@@ -21,12 +21,13 @@ import Darwin
 /// another's file, and locked with `flock(LOCK_EX)` until ``close()``: a reader can tell a live
 /// writer from a dead one by trying the lock (``EventReader/isWriterAlive(path:)``).
 ///
-/// `emit` assigns the event its `writer` and `sequence` (0, 1, 2... with no gaps) and encodes it
-/// into an in-memory buffer. A background thread writes the buffer and `fdatasync`s it at
-/// least every ``Durability/syncInterval`` while it holds unsynced events; boundary events
-/// (`step.ended`, `run.ended`, `session.ended` by default) are on disk before `emit` returns;
-/// ``flush()`` makes everything emitted so far durable. An event is *acknowledged* once it is
-/// durable: ``durableSequence`` and ``onDurable(_:)`` tell which.
+/// `emit` assigns the event its `writer` and `sequence` (0, 1, 2... with no gaps) and queues it.
+/// A background thread encodes queued events into their lines as they come (off the emitting
+/// thread), writes them and `fdatasync`s them at least every ``Durability/syncInterval`` while
+/// it holds unsynced events; boundary events (`step.ended`, `run.ended`, `session.ended` by
+/// default) are on disk, with every event before them, when `emit` returns; ``flush()`` makes
+/// everything emitted so far durable. An event is *acknowledged* once it is durable:
+/// ``durableSequence`` and ``onDurable(_:)`` tell which.
 ///
 /// A failed write keeps its data in memory and is retried; the error is thrown by the next
 /// `emit`, `flush` or `close`. Nothing is dropped silently.
@@ -35,9 +36,10 @@ public final class EventLog: EventSink {
     public struct Durability: Sendable, Equatable {
         /// The longest time an emitted event stays unsynced (plus the time of one
         /// `fdatasync`): a background thread writes and syncs at least this often while there
-        /// are unsynced events. nil: no background syncing (only boundary events,
-        /// ``EventLog/flush()``, ``EventLog/close()`` and a full buffer write, and only the
-        /// first three sync).
+        /// are unsynced events, and sooner once 512 KiB of them are encoded (so that a
+        /// boundary event's own sync finds little left to do). nil: no background thread
+        /// (events are encoded and written by boundary events, ``EventLog/flush()``,
+        /// ``EventLog/close()`` and a full buffer, and only the first three sync).
         public var syncInterval: Duration?
         /// Event types (``Event/type``) written and synced before `emit` returns.
         public var syncTypes: Set<String>
@@ -244,9 +246,11 @@ struct EventLogFaults: Sendable {
 /// The state of an ``EventLog``, shared with its flusher thread (so the log itself can be
 /// released, and deinit can close it, while the thread runs).
 ///
-/// Two locks: `lock` guards the buffer and the counters (held briefly, by `emit`), `ioLock`
-/// serialises writes and syncs (held for a `write` + `fdatasync`). Lock order: `ioLock`, then
-/// `lock`. Emits go on while the flusher writes and syncs: it swaps the buffer out first.
+/// Two locks: `lock` guards the queue of accepted events and the counters (held briefly, by
+/// `emit`), `ioLock` serialises encoding, writes and syncs (held for an encoding pass or a
+/// `write` + `fdatasync`). Lock order: `ioLock`, then `lock`. Emits go on while the flusher
+/// encodes, writes and syncs: it takes the queue out first. Encoding under `ioLock` keeps the
+/// lines in sequence order whichever thread encodes them.
 final class EventLogCore: @unchecked Sendable {
     enum State { case open, closing, closed }
 
@@ -267,17 +271,25 @@ final class EventLogCore: @unchecked Sendable {
     private let closeLock = PosixLock()
 
     // Guarded by `lock`.
-    var pending: [UInt8] = []
-    var pendingLastSequence: Int64 = -1
+    /// Accepted events (writer and sequence set), not yet encoded, in sequence order.
+    var queued: [Event] = []
+    var queuedLastSequence: Int64 = -1
+    /// Encoded events, for an emitting thread to release: memory is best freed by the thread
+    /// that allocated it (freeing it on another contends for the allocator's locks).
+    var retired: [Event] = []
+    /// Encoded bytes not yet written (`writing` beyond `writingOffset`), readable under `lock`.
+    var unwrittenBytes = 0
+    /// The average line of the last encoded events, to estimate what the queue will take.
+    var lineEstimate = 512
+    /// When the oldest event not yet written was accepted.
     var pendingSince: UInt64 = 0
     var nextSequence: Int64 = 0
-    var scratch = JSONBuffer(capacity: 2048)
     var durable: Int64 = -1
     var reportedDurable: Int64 = -1
     var state = State.open
     /// A background write error not yet thrown to the user.
     var unreported: EventLogError?
-    /// The last write failed (data is waiting in `writing` or `pending`).
+    /// The last write failed (data is waiting in `writing` or `queued`).
     var broken = false
     var lastFailure: EventLogError?
     var lastFailureAt: UInt64 = 0
@@ -295,7 +307,13 @@ final class EventLogCore: @unchecked Sendable {
     var flusherThread: pthread_t?
 
     // Guarded by `ioLock`.
-    var writing: [UInt8] = []
+    var encoder = EventLineEncoder()
+    /// The queue being encoded (swapped with `queued`).
+    var encoding: [Event] = []
+    /// Encoded events not yet handed over as `retired`.
+    var encoded: [Event] = []
+    /// Encoded lines not yet written, from `writingOffset` on.
+    var writing: JSONBuffer
     var writingOffset = 0
     var writingLastSequence: Int64 = -1
     var writtenThrough: Int64 = -1
@@ -318,9 +336,19 @@ final class EventLogCore: @unchecked Sendable {
             let (seconds, attoseconds) = d.components
             return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         }
-        pending.reserveCapacity(min(maxBufferedBytes, 1 << 20) + 4096)
-        writing.reserveCapacity(min(maxBufferedBytes, 1 << 20) + 4096)
+        writing = Self.buffer(capacity: min(maxBufferedBytes, 1 << 20) + 4096)
     }
+
+    /// Encoded bytes at which the background flusher writes and syncs without waiting for
+    /// the sync interval: keeps the buffer small and the unsynced data little.
+    static let syncAheadBytes = 512 << 10
+    /// How often the background flusher encodes queued events while there are some (it
+    /// looks by itself: waking it from `emit` would cost the emitting thread a system call).
+    static let encodeAheadNanoseconds: UInt64 = 1_000_000
+
+    /// What the queued and encoded events take (an estimate for the queued ones), with `lock`
+    /// held: what ``EventLog/Durability/maxBufferedBytes`` bounds.
+    var bufferedBytes: Int { unwrittenBytes + queued.count * lineEstimate }
 
     // MARK: Emit
 
@@ -339,28 +367,40 @@ final class EventLogCore: @unchecked Sendable {
             lock.unlock()
             throw error
         }
-        if broken && pending.count >= maxBufferedBytes, let error = lastFailure {
+        if broken && bufferedBytes >= maxBufferedBytes, let error = lastFailure {
             lock.unlock()
             throw error
         }
         let sequence = nextSequence
         nextSequence += 1
-        if pending.isEmpty {
+        if queued.isEmpty && unwrittenBytes == 0 {
             pendingSince = System.monotonicNanoseconds()
             if flusherIdle { flusherWake.signal() }
         }
-        EventCoding.appendLine(event, writer: writer, sequence: sequence, to: &pending, scratch: &scratch)
-        pendingLastSequence = sequence
+        var accepted = event
+        accepted.writer = writer
+        accepted.sequence = sequence
+        queued.append(accepted)
+        queuedLastSequence = sequence
+        var release: [Event] = []
+        if !retired.isEmpty { swap(&retired, &release) }
         let mustSync = syncEveryEvent || (!syncTypes.isEmpty && syncTypes.contains(event.type))
-        let full = pending.count >= maxBufferedBytes
+        let full = bufferedBytes >= maxBufferedBytes
         let hasObservers = !observers.isEmpty
+        // With no delivery under way and none waiting, this thread delivers its event itself,
+        // straight from here (the common case: one emitting thread).
+        var directObservers: [@Sendable (Event) -> Void] = []
         if hasObservers {
-            var delivered = event
-            delivered.writer = writer
-            delivered.sequence = sequence
-            deliveryQueue.append(delivered)
+            if !delivering && deliveryQueue.isEmpty {
+                delivering = true
+                deliverer = pthread_self()
+                directObservers = observers
+            } else {
+                deliveryQueue.append(accepted)
+            }
         }
         lock.unlock()
+        release.removeAll()  // here, outside the lock
 
         var syncError: (any Error)?
         if mustSync {
@@ -368,7 +408,14 @@ final class EventLogCore: @unchecked Sendable {
         } else if full {
             writeInBackground()
         }
-        if hasObservers { deliver(through: sequence) }
+        if !directObservers.isEmpty {
+            for observer in directObservers { observer(accepted) }
+            lock.lock()
+            self.delivered = sequence
+            drainDeliveries()
+        } else if hasObservers {
+            deliver(through: sequence)
+        }
         if let syncError { throw syncError }
         return sequence
     }
@@ -389,6 +436,13 @@ final class EventLogCore: @unchecked Sendable {
         }
         delivering = true
         deliverer = pthread_self()
+        drainDeliveries()
+    }
+
+    /// With `lock` held by the delivering thread: delivers what is queued (events emitted
+    /// meanwhile, by other threads or by the observers themselves), then ends the delivery and
+    /// unlocks.
+    private func drainDeliveries() {
         while !deliveryQueue.isEmpty {
             swap(&deliveryQueue, &deliveryBatch)
             let observers = self.observers
@@ -472,21 +526,40 @@ final class EventLogCore: @unchecked Sendable {
         return covering
     }
 
-    /// With `ioLock` held: writes what is left of a failed write, then the buffer (one swap).
+    /// With `ioLock` held: encodes the queued events, then writes everything encoded (what is
+    /// left of a failed write first).
     private func writeLocked() throws {
         guard fileOpen else { return }
+        encodeQueuedLocked()
         if writingOffset < writing.count { try writeOutLocked() }
-        lock.lock()
-        if pending.isEmpty {
-            broken = false
-            lock.unlock()
-            return
-        }
-        swap(&pending, &writing)
-        writingLastSequence = pendingLastSequence
-        lock.unlock()
-        try writeOutLocked()
         lock.withLock { broken = false }
+    }
+
+    /// With `ioLock` held: encodes the queued events into `writing`, in sequence order, and
+    /// hands them over to be released by an emitting thread.
+    private func encodeQueuedLocked() {
+        let last = lock.withLock { () -> Int64 in
+            swap(&queued, &encoding)
+            return queuedLastSequence
+        }
+        guard !encoding.isEmpty else { return }
+        let before = writing.count
+        for i in encoding.indices {
+            encoder.appendLine(encoding[i], writer: writer, sequence: encoding[i].sequence, to: &writing)
+        }
+        writingLastSequence = last
+        let lines = encoding.count
+        if encoded.isEmpty {
+            swap(&encoded, &encoding)
+        } else {
+            encoded.append(contentsOf: encoding)
+            encoding.removeAll(keepingCapacity: true)
+        }
+        lock.withLock {
+            unwrittenBytes = writing.count - writingOffset
+            lineEstimate = max((writing.count - before) / lines, 64)
+            if retired.isEmpty { swap(&retired, &encoded) }
+        }
     }
 
     /// Writes `writing[writingOffset...]`, in as many `write` calls as it takes. On error the
@@ -496,9 +569,9 @@ final class EventLogCore: @unchecked Sendable {
             while writingOffset < writing.count {
                 if faults.writeErrno != 0 { throw SystemCallError(function: "write", errno: faults.writeErrno, path: path) }
                 let limit = faults.maxWriteSize > 0 ? faults.maxWriteSize : Int.max
-                let n = try writing.withUnsafeBytes { raw in
-                    let end = min(raw.count, writingOffset + limit)
-                    return try System.writeSome(fd, UnsafeRawBufferPointer(rebasing: raw[writingOffset..<end]), path: path)
+                let n = try writing.withBytes { bytes in
+                    let end = min(bytes.count, writingOffset + limit)
+                    return try System.writeSome(fd, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[writingOffset..<end])), path: path)
                 }
                 if n <= 0 { throw SystemCallError(function: "write", errno: EIO, path: path) }
                 writingOffset += n
@@ -512,12 +585,14 @@ final class EventLogCore: @unchecked Sendable {
                 broken = true
                 lastFailure = failure
                 lastFailureAt = System.monotonicNanoseconds()
+                unwrittenBytes = writing.count - writingOffset
             }
             throw failure
         }
         writtenThrough = writingLastSequence
-        writing.removeAll(keepingCapacity: true)
+        writing.removeAll()
         writingOffset = 0
+        lock.withLock { unwrittenBytes = 0 }
     }
 
     private func notifyDurable(_ sequence: Int64) {
@@ -557,19 +632,30 @@ final class EventLogCore: @unchecked Sendable {
     private func flusherLoop() {
         Thread.current.name = "litmus-eventlog"
         let interval = intervalNanoseconds ?? 20_000_000
+        var lastEncodeAhead: UInt64 = 0
         lock.lock()
         while !stopFlusher {
-            if dead != nil || (pending.isEmpty && !broken) {
+            let nothingPending = queued.isEmpty && unwrittenBytes == 0
+            if dead != nil || (nothingPending && !broken) {
                 flusherIdle = true
                 flusherWake.wait()
                 flusherIdle = false
                 continue
             }
-            var start = pending.isEmpty ? lastFailureAt : pendingSince
+            var start = nothingPending ? lastFailureAt : pendingSince
             if broken { start = max(start, lastFailureAt) }
             let due = start + interval
-            if System.monotonicNanoseconds() < due {
-                flusherWake.wait(untilMonotonic: due)
+            let now = System.monotonicNanoseconds()
+            if now < due && (broken || unwrittenBytes < Self.syncAheadBytes) {
+                if !broken && !queued.isEmpty && now >= lastEncodeAhead + Self.encodeAheadNanoseconds {
+                    // Encode now, off the emitting threads; write and sync when due.
+                    lastEncodeAhead = now
+                    lock.unlock()
+                    ioLock.withLock { encodeQueuedLocked() }
+                    lock.lock()
+                    continue
+                }
+                flusherWake.wait(untilMonotonic: broken ? due : min(due, now + Self.encodeAheadNanoseconds))
                 continue
             }
             lock.unlock()
@@ -628,6 +714,7 @@ final class EventLogCore: @unchecked Sendable {
             throw error
         }
         closeFileLocked()
+        recycleBuffersLocked()
         ioLock.unlock()
         lock.withLock { unreported = nil }
         if let advanced { notifyDurable(advanced) }
@@ -642,6 +729,34 @@ final class EventLogCore: @unchecked Sendable {
         lock.withLock { state = .closed }
     }
 
+    // MARK: Buffer reuse
+
+    /// Buffers of closed logs, for the next logs of the process: a fresh buffer's memory is
+    /// faulted in page by page as the first events fill it.
+    nonisolated(unsafe) private static var recycledBuffers: [JSONBuffer] = []
+    private static let recycledBuffersLock = PosixLock()
+
+    /// A buffer of at least `capacity` bytes, recycled when one is available.
+    private static func buffer(capacity: Int) -> JSONBuffer {
+        recycledBuffersLock.withLock {
+            if let i = recycledBuffers.lastIndex(where: { $0.capacity >= capacity }) {
+                return recycledBuffers.remove(at: i)
+            }
+            return nil
+        } ?? JSONBuffer(capacity: capacity)
+    }
+
+    /// With `ioLock` held, after the file was closed with everything written: hands the
+    /// buffer over to the next logs (up to a few, of a size a default log uses).
+    private func recycleBuffersLocked() {
+        guard writingOffset == writing.count, lock.withLock({ queued.isEmpty }) else { return }
+        let buffer = writing
+        writing = JSONBuffer(capacity: 64)
+        Self.recycledBuffersLock.withLock {
+            if Self.recycledBuffers.count < 4 && buffer.capacity <= 8 << 20 { Self.recycledBuffers.append(buffer) }
+        }
+    }
+
     /// Close for a log released without `close()`: flush what can be flushed, then close the
     /// file whatever happens, saying on stderr what could not be written.
     func closeFromDeinit() {
@@ -649,10 +764,10 @@ final class EventLogCore: @unchecked Sendable {
             try close()
         } catch {
             ioLock.lock()
-            let unwritten = (writing.count - writingOffset) + lock.withLock { pending.count }
+            let unwritten = (writing.count - writingOffset) + lock.withLock { queued.count * lineEstimate }
             closeFileLocked()
             ioLock.unlock()
-            let text = "litmus: event log \(path) released with \(unwritten) bytes of events not written: \(error)\n"
+            let text = "litmus: event log \(path) released with about \(unwritten) bytes of events not written: \(error)\n"
             FileHandle.standardError.write(Data(text.utf8))
         }
     }

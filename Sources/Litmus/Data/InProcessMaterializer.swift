@@ -15,17 +15,29 @@ public final class InProcessMaterializer: @unchecked Sendable {
     public let dataDir: String
     private let lock = NSLock()
     /// One run's accumulator, held by reference so an event updates it in place (a dictionary
-    /// of structs would copy the whole accumulator on every lookup).
+    /// of structs would copy the whole accumulator on every lookup). It lives in memory of its
+    /// own: updating it takes no exclusivity check (the materializer's lock serialises access).
     private final class Open {
-        var run: RunAccumulator
-        init(_ run: RunAccumulator) { self.run = run }
+        let run: UnsafeMutablePointer<RunAccumulator>
+        init(_ run: RunAccumulator) {
+            self.run = .allocate(capacity: 1)
+            self.run.initialize(to: run)
+        }
+        deinit {
+            run.deinitialize(count: 1)
+            run.deallocate()
+        }
     }
     private var runs: [UUID: Open] = [:]
     /// The run of the previous event: nearly every event belongs to it (no hashing then).
     private var current: (id: UUID, open: Open)?
     private var session: Event?
     private var results: [UUID: Result<RunMaterializer.Result, any Error>] = [:]
-    private weak var log: EventLog?
+    /// The observed log. Not a strong reference: the log keeps this materializer alive (a
+    /// cycle otherwise), and the materializer only uses it while the log delivers an event.
+    /// Not weak either: a weakly referenced object counts its references in a side table,
+    /// which would make every retain of the log on the emit path slower.
+    private unowned let log: EventLog
 
     /// Observes `log` from now on. The log keeps the materializer alive as long as it lives.
     public init(log: EventLog, dataDir: String) {
@@ -41,17 +53,25 @@ public final class InProcessMaterializer: @unchecked Sendable {
     }
 
     private func observe(_ event: Event) {
-        if case .sessionStarted = event.body {
+        let ends: Bool
+        switch event.body {
+        case .sessionStarted:
             lock.withLock { session = event }
             return
+        case .runMaterialized:
+            return
+        case .runEnded:
+            ends = true
+        default:
+            ends = false
         }
         guard let id = event.runID else { return }
-        if case .runMaterialized = event.body { return }
-        let finished: RunAccumulator? = lock.withLock {
-            let open: Open
-            if let current, current.id == id {
-                open = current.open
-            } else if let known = runs[id] {
+        lock.lock()
+        let open: Open
+        if let current, current.id == id {
+            open = current.open
+        } else {
+            if let known = runs[id] {
                 open = known
             } else {
                 var run = RunAccumulator(runID: id)
@@ -59,26 +79,31 @@ public final class InProcessMaterializer: @unchecked Sendable {
                 open = Open(run)
                 runs[id] = open
             }
-            open.run.add(event)
-            guard case .runEnded = event.body else {
-                current = (id, open)
-                return nil
-            }
-            runs[id] = nil
-            current = nil
-            return open.run
+            current = (id, open)
         }
-        guard let run = finished else { return }
-        let outcome = Result { try RunMaterializer.materialize(run, dataDir: dataDir) }
+        open.run.pointee.add(event)
+        guard ends else {
+            lock.unlock()
+            return
+        }
+        runs[id] = nil
+        current = nil
+        lock.unlock()
+
+        // The run is now this thread's alone.
+        let outcome = Result { try RunMaterializer.materialize(open.run.pointee, dataDir: dataDir) }
+        // Freeing a run's accumulated data takes a while; the producer need not wait for it.
+        let release = UncheckedSendable(open)
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(release) {} }
         lock.withLock { results[id] = outcome }
         switch outcome {
         case .success(let written):
-            try? log?.emit(
+            try? log.emit(
                 Event(
                     sessionID: event.sessionID, runID: id,
                     .runMaterialized(RunMaterialized(path: written.path, rows: Int64(written.rows), materializer: "in-process"))))
         case .failure(let error):
-            try? log?.emit(
+            try? log.emit(
                 Event(
                     sessionID: event.sessionID, runID: id,
                     .diagnostic(

@@ -5,6 +5,11 @@ import LitmusJSON
 ///
 /// It is a pure projection: fed live by an ``EventLog`` observer (in-process materialization)
 /// or from events read back from disk (the runs daemon), it builds the same table.
+///
+/// Adding an event is cheap, since it runs on the producer's emit path: a measurement is read
+/// into columns while its event is still in the processor's cache (strings become indices into
+/// the distinct values of their column), and steps and vectors are kept in the order they first
+/// appeared, so building the table reads compact memory and sorts nothing.
 public struct RunAccumulator: Sendable {
     public let runID: UUID
     public private(set) var sessionID: UUID?
@@ -21,37 +26,58 @@ public struct RunAccumulator: Sendable {
     public private(set) var instruments: [InstrumentConnected] = []
     public private(set) var mockPatches: [MockPatchApplied] = []
 
+    // The keys hash their numbers only: hashing a String is slow, and a run's steps and vectors
+    // differ in their numbers (equality still compares the path).
     struct StepKey: Hashable {
         var index: Int64
         var path: String
         var retry: Int64
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(index)
+            hasher.combine(retry)
+        }
     }
     struct VectorKey: Hashable {
         var stepIndex: Int64
         var stepPath: String
         var index: Int64
         var retry: Int64
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(stepIndex)
+            hasher.combine(index)
+            hasher.combine(retry)
+        }
     }
+    /// One step attempt: its key and whichever of its events were seen.
     struct StepRecord {
+        var key: StepKey
         var started: StepStarted?
         var startedAt: Timestamp?
         var ended: StepEnded?
         var endedAt: Timestamp?
-        var order: Int
     }
+    /// One vector attempt: its key and whichever of its events were seen.
     struct VectorRecord {
+        var key: VectorKey
         var started: VectorStarted?
         var startedAt: Timestamp?
         var ended: VectorEnded?
         var endedAt: Timestamp?
-        var order: Int
     }
 
-    private(set) var steps: [StepKey: StepRecord] = [:]
-    private(set) var vectors: [VectorKey: VectorRecord] = [:]
-    private(set) var measurements: [(event: Measurement, at: Timestamp)] = []
+    /// Step attempts in the order of their first event.
+    private(set) var steps: [StepRecord] = []
+    /// The position in ``steps`` of each step attempt.
+    private(set) var stepPositions: [StepKey: Int] = [:]
+    /// Vector attempts in the order of their first event.
+    private(set) var vectors: [VectorRecord] = []
+    /// The position in ``vectors`` of each vector attempt.
+    private(set) var vectorPositions: [VectorKey: Int] = [:]
+    /// Measurements in emit order, column by column.
+    private(set) var measurements = MeasurementColumns()
     private(set) var observations: [(event: Observation, at: Timestamp)] = []
-    private var order = 0
 
     public init(runID: UUID) { self.runID = runID }
 
@@ -76,6 +102,12 @@ public struct RunAccumulator: Sendable {
     /// Whether the run has ended (RunEnded seen).
     public var isEnded: Bool { ended != nil }
 
+    /// The number of measurements recorded.
+    public var measurementCount: Int { measurements.rows.count }
+
+    /// The number of measurements whose outcome is `failed` or `errored`.
+    public var failedMeasurementCount: Int { measurements.failed }
+
     /// Adds one event. Events of other runs are ignored; session events set the session.
     public mutating func add(_ event: Event) {
         if case .sessionStarted(let s) = event.body {
@@ -87,9 +119,26 @@ public struct RunAccumulator: Sendable {
         }
         guard event.runID == runID else { return }
         sessionID = event.sessionID
-        lastEventAt = max(lastEventAt ?? event.occurredAt, event.occurredAt)
-        order += 1
+        if let last = lastEventAt {
+            if event.occurredAt > last { lastEventAt = event.occurredAt }
+        } else {
+            lastEventAt = event.occurredAt
+        }
         switch event.body {
+        case .measurement(let m):
+            measurements.add(m, at: event.occurredAt)
+        case .vectorStarted(let v):
+            let key = VectorKey(stepIndex: v.stepIndex, stepPath: v.stepPath, index: v.index, retry: v.retry)
+            let i = vectorPosition(key)
+            vectors[i].started = v
+            vectors[i].startedAt = event.occurredAt
+        case .vectorEnded(let v):
+            let key = VectorKey(stepIndex: v.stepIndex, stepPath: v.stepPath, index: v.index, retry: v.retry)
+            let i = vectorPosition(key)
+            vectors[i].ended = v
+            vectors[i].endedAt = event.occurredAt
+        case .observation(let o):
+            observations.append((o, event.occurredAt))
         case .runStarted(let r):
             started = r
             startedAt = event.occurredAt
@@ -102,25 +151,13 @@ public struct RunAccumulator: Sendable {
         case .runMaterialized(let m):
             materialized = m
         case .stepStarted(let s):
-            let key = StepKey(index: s.index, path: s.path, retry: s.retry)
-            steps[key, default: StepRecord(order: order)].started = s
-            steps[key]!.startedAt = event.occurredAt
+            let i = stepPosition(StepKey(index: s.index, path: s.path, retry: s.retry))
+            steps[i].started = s
+            steps[i].startedAt = event.occurredAt
         case .stepEnded(let s):
-            let key = StepKey(index: s.index, path: s.path, retry: s.retry)
-            steps[key, default: StepRecord(order: order)].ended = s
-            steps[key]!.endedAt = event.occurredAt
-        case .vectorStarted(let v):
-            let key = VectorKey(stepIndex: v.stepIndex, stepPath: v.stepPath, index: v.index, retry: v.retry)
-            vectors[key, default: VectorRecord(order: order)].started = v
-            vectors[key]!.startedAt = event.occurredAt
-        case .vectorEnded(let v):
-            let key = VectorKey(stepIndex: v.stepIndex, stepPath: v.stepPath, index: v.index, retry: v.retry)
-            vectors[key, default: VectorRecord(order: order)].ended = v
-            vectors[key]!.endedAt = event.occurredAt
-        case .measurement(let m):
-            measurements.append((m, m.measuredAt ?? event.occurredAt))
-        case .observation(let o):
-            observations.append((o, event.occurredAt))
+            let i = stepPosition(StepKey(index: s.index, path: s.path, retry: s.retry))
+            steps[i].ended = s
+            steps[i].endedAt = event.occurredAt
         case .instrumentConnected(let i):
             instruments.removeAll { $0.role == i.role }
             instruments.append(i)
@@ -130,5 +167,227 @@ public struct RunAccumulator: Sendable {
             .instrumentCall, .channelStarted, .channelEnded, .diagnostic:
             break
         }
+    }
+
+    /// The position of a vector attempt in ``vectors``, adding it if new. A vector's events
+    /// nearly always concern the latest vector, which is checked before any hashing.
+    private mutating func vectorPosition(_ key: VectorKey) -> Int {
+        if let last = vectors.indices.last, vectors[last].key == key { return last }
+        // A new vector nearly always: one hash to add it (and a second to undo that when not).
+        if let known = vectorPositions.updateValue(vectors.count, forKey: key) {
+            vectorPositions[key] = known
+            return known
+        }
+        vectors.append(VectorRecord(key: key))
+        return vectors.count - 1
+    }
+
+    /// The position of a step attempt in ``steps``, adding it if new.
+    private mutating func stepPosition(_ key: StepKey) -> Int {
+        if let last = steps.indices.last, steps[last].key == key { return last }
+        if let known = stepPositions[key] { return known }
+        steps.append(StepRecord(key: key))
+        stepPositions[key] = steps.count - 1
+        return steps.count - 1
+    }
+}
+
+/// The measurements of a run, column by column, in emit order: per measurement one
+/// ``Row`` of numbers and string indices (into each string column's distinct values), and the
+/// runs of consecutive measurements that share a scope.
+struct MeasurementColumns: Sendable {
+    // The string columns, by position in ``Row/strings``.
+    static let name = 0, unit = 1, outcome = 2, comparator = 3, characteristic = 4, specRef = 5, pin = 6
+    static let connection = 7, role = 8, resource = 9, channel = 10
+
+    /// One measurement.
+    struct Row {
+        /// Per string column, the index of the value in its ``MeasurementColumns/strings``
+        /// entry, -1 for nil (a tuple: its elements are laid out in order).
+        var strings: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+        var value: Double
+        var low: Double
+        var high: Double
+        var nominal: Double
+        /// Which of the four doubles are present: bit 0 value, 1 low, 2 high, 3 nominal.
+        var present: UInt8
+        /// `measuredAt`, else the event's time, in microseconds.
+        var time: Int64
+    }
+
+    /// Measurements with one scope, one after the other.
+    struct Group {
+        var stepIndex: Int64
+        var stepPath: String
+        var vectorIndex: Int64?
+        var retry: Int64
+        var range: Range<Int>
+    }
+
+    private(set) var rows: [Row] = []
+    /// Per string column, its distinct values.
+    private(set) var strings = (0..<11).map { _ in InternedStrings() }
+    private(set) var groups: [Group] = []
+    /// Measurements whose outcome is `failed` or `errored`.
+    private(set) var failed = 0
+
+    /// Adds a measurement, emitted at `occurredAt`.
+    mutating func add(_ m: Measurement, at occurredAt: Timestamp) {
+        let indices = strings.withUnsafeMutableBufferPointer { tables in
+            func index(_ k: Int, _ value: String?) -> Int32 {
+                guard let value else { return -1 }
+                return tables[k].index(of: value)
+            }
+            return (
+                index(Self.name, m.name), index(Self.unit, m.unit), index(Self.outcome, m.outcome.rawValue),
+                index(Self.comparator, m.comparator?.rawValue), index(Self.characteristic, m.characteristicID),
+                index(Self.specRef, m.specRef), index(Self.pin, m.dutPin), index(Self.connection, m.fixtureConnection),
+                index(Self.role, m.instrumentRole), index(Self.resource, m.instrumentResource),
+                index(Self.channel, m.instrumentChannel)
+            )
+        }
+        let row = Row(
+            strings: indices,
+            value: m.value ?? 0, low: m.limitLow ?? 0, high: m.limitHigh ?? 0, nominal: m.limitNominal ?? 0,
+            present: (m.value == nil ? 0 : 1) | (m.limitLow == nil ? 0 : 2) | (m.limitHigh == nil ? 0 : 4)
+                | (m.limitNominal == nil ? 0 : 8),
+            time: (m.measuredAt ?? occurredAt).microseconds)
+        let i = rows.count
+        rows.append(row)
+        if m.outcome == .failed || m.outcome == .errored { failed += 1 }
+        if let last = groups.indices.last, groups[last].vectorIndex == m.vectorIndex, groups[last].retry == m.retry,
+            groups[last].stepIndex == m.stepIndex, groups[last].stepPath == m.stepPath
+        {
+            groups[last].range = groups[last].range.lowerBound..<(i + 1)
+        } else {
+            groups.append(
+                Group(stepIndex: m.stepIndex, stepPath: m.stepPath, vectorIndex: m.vectorIndex, retry: m.retry, range: i..<(i + 1)))
+        }
+    }
+}
+
+/// Distinct strings and their indices, told apart by their UTF-8 bytes: never by Swift's
+/// `String` equality, which follows Unicode canonical equivalence and would merge `"é"` and
+/// `"e\u{301}"` into one value (a Parquet file stores bytes). A value type (its storage is
+/// copied when a shared copy is changed).
+///
+/// A small direct-mapped cache of recently seen `String`s, compared by their 16 raw bytes,
+/// finds a repeated value without hashing it. Equal raw bytes mean equal contents while both
+/// strings are alive (a large string's raw bytes hold its storage's address), and the cache
+/// keeps the strings it holds alive. (Where a `String` is not 16 bytes, nothing is cached.)
+struct InternedStrings: Sendable {
+    /// A recently seen string and its index (-1: an empty entry).
+    private struct CacheEntry {
+        var string: String
+        var index: Int32
+    }
+
+    private final class Storage: @unchecked Sendable {
+        /// The distinct values, in first-seen order.
+        var values: [String] = []
+        /// The UTF-8 bytes of every value, back to back.
+        var bytes: [UInt8] = []
+        /// Per value: where its bytes start in ``bytes``, how many there are, and their hash.
+        var entries: [(start: Int, count: Int, hash: UInt64)] = []
+        /// Open addressing, linear probing: value index + 1, 0 when empty; at most half full.
+        var slots = [Int32](repeating: 0, count: 16)
+        /// The cache (memory of its own: reading it takes no exclusivity check and no retain).
+        let cache = UnsafeMutablePointer<CacheEntry>.allocate(capacity: InternedStrings.cacheSize)
+
+        init() {
+            cache.initialize(repeating: CacheEntry(string: "", index: -1), count: InternedStrings.cacheSize)
+        }
+
+        init(copying other: Storage) {
+            values = other.values
+            bytes = other.bytes
+            entries = other.entries
+            slots = other.slots
+            cache.initialize(from: other.cache, count: InternedStrings.cacheSize)
+        }
+
+        deinit {
+            cache.deinitialize(count: InternedStrings.cacheSize)
+            cache.deallocate()
+        }
+    }
+
+    private static let cacheSize = 32
+    private var storage = Storage()
+
+    /// The distinct values, in first-seen order.
+    var values: [String] { storage.values }
+
+    /// The index of `value`, added if new.
+    mutating func index(of value: String) -> Int32 {
+        guard MemoryLayout<String>.size == 16 else { return uniqueLookup(value) }
+        let (low, high) = withUnsafeBytes(of: value) { ($0.load(as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
+        let slot = Int(truncatingIfNeeded: ((low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD) >> 59)
+        // The entry's raw bytes, read in place.
+        let entry = UnsafeRawPointer(storage.cache + slot)
+        let cached = entry.load(fromByteOffset: MemoryLayout<CacheEntry>.offset(of: \.index)!, as: Int32.self)
+        let stringOffset = MemoryLayout<CacheEntry>.offset(of: \.string)!
+        if cached >= 0 && entry.load(fromByteOffset: stringOffset, as: UInt64.self) == low
+            && entry.load(fromByteOffset: stringOffset + 8, as: UInt64.self) == high
+        {
+            return cached
+        }
+        let index = uniqueLookup(value)
+        storage.cache[slot] = CacheEntry(string: value, index: index)
+        return index
+    }
+
+    /// ``lookup(_:)`` on storage of this value's own.
+    private mutating func uniqueLookup(_ value: String) -> Int32 {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        return lookup(value)
+    }
+
+    /// The index of `value` by its bytes, added if new (the storage is this value's own).
+    private func lookup(_ value: String) -> Int32 {
+        var text = value
+        let storage = self.storage
+        return text.withUTF8 { utf8 in
+            let hash = Self.hash(utf8)
+            let mask = storage.slots.count - 1
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while storage.slots[slot] != 0 {
+                let k = Int(storage.slots[slot]) - 1
+                let e = storage.entries[k]
+                if e.hash == hash && e.count == utf8.count
+                    && (e.count == 0
+                        || storage.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + e.start, utf8.baseAddress!, e.count) == 0 })
+                {
+                    return Int32(k)
+                }
+                slot = (slot + 1) & mask
+            }
+            let k = Int32(storage.values.count)
+            storage.values.append(value)
+            storage.entries.append((storage.bytes.count, utf8.count, hash))
+            storage.bytes.append(contentsOf: utf8)
+            storage.slots[slot] = k + 1
+            if storage.values.count * 2 > storage.slots.count { Self.rehash(storage) }
+            return k
+        }
+    }
+
+    private static func rehash(_ storage: Storage) {
+        storage.slots = Array(repeating: 0, count: storage.slots.count * 2)
+        let mask = storage.slots.count - 1
+        for (k, e) in storage.entries.enumerated() {
+            var slot = Int(truncatingIfNeeded: e.hash) & mask
+            while storage.slots[slot] != 0 { slot = (slot + 1) & mask }
+            storage.slots[slot] = Int32(k + 1)
+        }
+    }
+
+    /// FNV-1a over the bytes, then a final mix (values are short: names, units, outcomes).
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 32)
     }
 }

@@ -39,8 +39,7 @@ public struct RunCatalog: Sendable {
                 runID: run.runID, sessionID: run.sessionID ?? run.runID, dutSerial: run.started?.dutSerial ?? "",
                 stationID: run.started?.stationID ?? run.session?.stationID, testPhase: run.started?.testPhase,
                 startedAt: run.startedAt, endedAt: run.endedAt, outcome: run.ended?.outcome,
-                measurements: run.measurements.count,
-                failedMeasurements: run.measurements.filter { $0.event.outcome == .failed || $0.event.outcome == .errored }.count,
+                measurements: run.measurementCount, failedMeasurements: run.failedMeasurementCount,
                 parquetPath: run.materialized?.path)
         }.sorted { ($0.startedAt ?? Timestamp(microseconds: 0)) > ($1.startedAt ?? Timestamp(microseconds: 0)) }
     }

@@ -75,11 +75,13 @@ public enum RunMaterializer {
             })
         var options = ParquetWriterOptions()
         options.keyValueMetadata = Dictionary(table.metadata, uniquingKeysWith: { _, last in last })
+        // The run is written while its producer waits for it (`run.ended`): use every core.
+        options.threads = writerThreads
         let writer = try ParquetWriter(path: path, schema: schema, options: options)
         let data: [ParquetColumnData] = table.columns.map { column in
-            let validity = column.valid.allSatisfy { $0 } ? nil : column.valid
+            var validity: [Bool]? { column.flags.allSatisfy { $0 } ? nil : column.flags }
             switch column.type {
-            case .string: return .string(column.strings, validity: validity)
+            case .string: return .dictionaryString(column.stringValues, indices: column.stringIndices)
             case .double: return .double(column.doubles, validity: validity)
             case .int64: return .int64(column.ints, validity: validity)
             case .bool: return .boolean(column.bools, validity: validity)
@@ -89,6 +91,10 @@ public enum RunMaterializer {
         try writer.write(rowCount: table.rowCount, columns: data)
         try writer.close()
     }
+
+    /// Threads that encode a run's file: the cores this process may use (read once: finding
+    /// out reads cgroup files), at most 8.
+    private static let writerThreads = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
 
     static func parquetType(_ type: RunTable.ColumnType) -> ParquetType {
         switch type {

@@ -75,213 +75,210 @@ extension RunTable {
         let measuredAt = addColumn("measured_at", .timestamp)
 
         // Dynamic in_/out_ columns: names, units and one type per column over the whole run.
-        let vectorsInOrder = run.vectors.sorted { $0.value.order < $1.value.order }
         var units: [(String, String)] = []
-        var paramKinds: [String: ValueKinds] = [:]
-        var paramUnits: [String: String] = [:]
-        var paramOrder: [String] = []
-        for (_, v) in vectorsInOrder {
-            for p in (v.started?.params ?? []) + (v.ended?.params ?? []) {
-                if paramKinds[p.name] == nil { paramOrder.append(p.name) }
-                paramKinds[p.name, default: ValueKinds()].add(p.value)
-                if paramUnits[p.name] == nil, let unit = p.unit { paramUnits[p.name] = unit }
+        var params = NameSlots()
+        var paramKinds: [ValueKinds] = []
+        var paramUnits: [String?] = []
+        run.vectors.withUnsafeBufferPointer { vectors in
+            for v in vectors.indices {
+                forEachParam(vectors[v].started?.params, vectors[v].ended?.params) { position, p in
+                    let slot = params.slot(p.name, position: position)
+                    if slot == paramKinds.count {
+                        paramKinds.append(ValueKinds())
+                        paramUnits.append(nil)
+                    }
+                    paramKinds[slot].add(p.value)
+                    if paramUnits[slot] == nil, let unit = p.unit { paramUnits[slot] = unit }
+                }
             }
         }
-        var inColumns: [String: Int] = [:]
-        for name in paramOrder {
-            let c = addUniqueColumn(RunTable.columnName(prefix: "in_", name), paramKinds[name]!.columnType)
-            inColumns[name] = c
-            if let unit = paramUnits[name] { units.append((columns[c].name, unit)) }
+        let inColumns = params.names.indices.map { slot in
+            addUniqueColumn(RunTable.columnName(prefix: "in_", params.names[slot]), paramKinds[slot].columnType)
         }
-        var observationKinds: [String: ValueKinds] = [:]
-        var observationUnits: [String: String] = [:]
-        var observationOrder: [String] = []
+        for (slot, c) in inColumns.enumerated() {
+            if let unit = paramUnits[slot] { units.append((columns[c].name, unit)) }
+        }
+        var observed = NameSlots()
+        var observationKinds: [ValueKinds] = []
+        var observationUnits: [String?] = []
         for (o, _) in run.observations {
-            let name = o.value.name
-            if observationKinds[name] == nil { observationOrder.append(name) }
-            observationKinds[name, default: ValueKinds()].add(o.value.value)
-            if observationUnits[name] == nil, let unit = o.value.unit { observationUnits[name] = unit }
+            let slot = observed.slot(o.value.name, position: 0)
+            if slot == observationKinds.count {
+                observationKinds.append(ValueKinds())
+                observationUnits.append(nil)
+            }
+            observationKinds[slot].add(o.value.value)
+            if observationUnits[slot] == nil, let unit = o.value.unit { observationUnits[slot] = unit }
         }
-        var outColumns: [String: Int] = [:]
-        for name in observationOrder {
-            let c = addUniqueColumn(RunTable.columnName(prefix: "out_", name), observationKinds[name]!.columnType)
-            outColumns[name] = c
-            if let unit = observationUnits[name] { units.append((columns[c].name, unit)) }
+        let outColumns = observed.names.indices.map { slot in
+            addUniqueColumn(RunTable.columnName(prefix: "out_", observed.names[slot]), observationKinds[slot].columnType)
+        }
+        for (slot, c) in outColumns.enumerated() {
+            if let unit = observationUnits[slot] { units.append((columns[c].name, unit)) }
         }
 
-        // Observations by scope.
-        typealias StepKey = RunAccumulator.StepKey
-        typealias VectorKey = RunAccumulator.VectorKey
-        var runObservations: [NamedValue] = []
-        var stepObservations: [StepKey: [NamedValue]] = [:]
-        var vectorObservations: [VectorKey: [NamedValue]] = [:]
-        let stepPathByIndex = Dictionary(
-            run.steps.keys.map { ($0.index, $0.path) }, uniquingKeysWith: { first, _ in first })
-        for (o, _) in run.observations {
-            guard let si = o.stepIndex else {
-                runObservations.append(o.value)
+        // Measurement values, column by column, and the scopes they belong to.
+        let measurements = run.measurements
+
+        // Steps and vectors: the run's own, in order of their first event, then those that
+        // measurements refer to without events of their own, in order of first reference.
+        var steps = run.steps
+        var stepPositions = run.stepPositions
+        var vectors = run.vectors
+        var vectorPositions = run.vectorPositions
+        var vectorRanges = RangeLists(scopes: vectors.count)
+        var stepRanges = RangeLists(scopes: steps.count)
+        var stepScoped: [(key: RunAccumulator.StepKey, range: Range<Int>)] = []
+        var next = 0  // the vector after the previous group's: where the next group usually is
+        for s in measurements.groups {
+            guard let vi = s.vectorIndex else {
+                stepScoped.append((RunAccumulator.StepKey(index: s.stepIndex, path: s.stepPath, retry: s.retry), s.range))
                 continue
             }
-            let path = o.stepPath ?? stepPathByIndex[si] ?? ""
-            if let vi = o.vectorIndex {
-                vectorObservations[VectorKey(stepIndex: si, stepPath: path, index: vi, retry: o.retry), default: []]
-                    .append(o.value)
+            let key = RunAccumulator.VectorKey(stepIndex: s.stepIndex, stepPath: s.stepPath, index: vi, retry: s.retry)
+            let position: Int
+            if next < vectors.count, vectors.withUnsafeBufferPointer({ $0[next].key == key }) {
+                position = next
+            } else if let known = vectorPositions[key] {
+                position = known
             } else {
-                stepObservations[StepKey(index: si, path: path, retry: o.retry), default: []].append(o.value)
+                position = vectors.count
+                vectors.append(RunAccumulator.VectorRecord(key: key))
+                vectorPositions[key] = position
+                vectorRanges.addScope()
+            }
+            vectorRanges.add(s.range, to: position)
+            next = position + 1
+        }
+        // Every vector's step (the latest attempt when the vector's own is unknown), then every
+        // step of a step-scope measurement, gets a row.
+        var attempts = StepAttempts(steps)
+        let vectorSteps = vectors.withUnsafeBufferPointer { vectors in
+            vectors.indices.map { (index: vectors[$0].key.stepIndex, path: vectors[$0].key.stepPath) }
+        }
+        for step in vectorSteps where !attempts.has(index: step.index, path: step.path) {
+            let key = RunAccumulator.StepKey(index: step.index, path: step.path, retry: 0)
+            attempts.add(key, position: steps.count)
+            stepPositions[key] = steps.count
+            steps.append(RunAccumulator.StepRecord(key: key))
+            stepRanges.addScope()
+        }
+        for (key, range) in stepScoped {
+            let position: Int
+            if let known = stepPositions[key] {
+                position = known
+            } else {
+                position = steps.count
+                attempts.add(key, position: position)
+                stepPositions[key] = position
+                steps.append(RunAccumulator.StepRecord(key: key))
+                stepRanges.addScope()
+            }
+            stepRanges.add(range, to: position)
+        }
+
+        // Vectors belong to the step attempt that was running when they started; with several
+        // attempts of a step, a vector goes with the attempt of the same retry when there is
+        // one, else with the latest attempt.
+        var vectorsOfStep = [[Int32]](repeating: [], count: steps.count)
+        vectors.withUnsafeBufferPointer { vectors in
+            for v in vectors.indices {
+                let key = vectors[v].key
+                vectorsOfStep[attempts.owner(index: key.stepIndex, path: key.stepPath, retry: key.retry)].append(Int32(v))
             }
         }
 
-        // Measurements by scope; any scope without its own events still gets rows.
-        var stepMeasurements: [StepKey: [Int]] = [:]
-        var vectorMeasurements: [VectorKey: [Int]] = [:]
-        var steps = run.steps
-        var vectors = run.vectors
-        var order = Int.max / 2
-        // Consecutive measurements nearly always share a scope: group runs of them at once
-        // instead of hashing each one's key.
-        run.measurements.withUnsafeBufferPointer { ms in
-            var i = 0
-            while i < ms.count {
-                let first = ms[i].event
-                var j = i + 1
-                while j < ms.count, ms[j].event.vectorIndex == first.vectorIndex, ms[j].event.retry == first.retry,
-                    ms[j].event.stepIndex == first.stepIndex, ms[j].event.stepPath == first.stepPath
-                {
-                    j += 1
-                }
-                if let vi = first.vectorIndex {
-                    let key = VectorKey(stepIndex: first.stepIndex, stepPath: first.stepPath, index: vi, retry: first.retry)
-                    if vectors[key] == nil {
-                        order += 1
-                        vectors[key] = RunAccumulator.VectorRecord(order: order)
+        // The row plan: the kind of each row and which step, vector and measurement it shows
+        // (-1: none). Rows: the run, then per step its row, its own measurements, and per
+        // vector the vector's row and its measurements.
+        rowCount = 1 + steps.count + vectors.count + measurements.rows.count
+        let n = rowCount
+        var kinds = [Int32](repeating: 0, count: n)
+        var ps = [Int32](repeating: -1, count: n)
+        var pv = [Int32](repeating: -1, count: n)
+        var pm = [Int32](repeating: -1, count: n)
+        kinds.withUnsafeMutableBufferPointer { kinds in
+            ps.withUnsafeMutableBufferPointer { ps in
+                pv.withUnsafeMutableBufferPointer { pv in
+                    pm.withUnsafeMutableBufferPointer { pm in
+                        var row = 1
+                        for s in steps.indices {
+                            kinds[row] = RecordType.step
+                            ps[row] = Int32(s)
+                            row += 1
+                            for range in stepRanges.ranges(of: s) {
+                                for i in range {
+                                    kinds[row] = RecordType.measurement
+                                    ps[row] = Int32(s)
+                                    pm[row] = Int32(i)
+                                    row += 1
+                                }
+                            }
+                            for v in vectorsOfStep[s] {
+                                kinds[row] = RecordType.vector
+                                ps[row] = Int32(s)
+                                pv[row] = v
+                                row += 1
+                                for range in vectorRanges.ranges(of: Int(v)) {
+                                    for i in range {
+                                        kinds[row] = RecordType.measurement
+                                        ps[row] = Int32(s)
+                                        pv[row] = v
+                                        pm[row] = Int32(i)
+                                        row += 1
+                                    }
+                                }
+                            }
+                        }
+                        precondition(row == n, "the row plan covers every row")
                     }
-                    vectorMeasurements[key, default: []].append(contentsOf: i..<j)
-                } else {
-                    stepMeasurements[StepKey(index: first.stepIndex, path: first.stepPath, retry: first.retry), default: []]
-                        .append(contentsOf: i..<j)
                 }
-                i = j
             }
         }
-        for key in vectors.keys {
-            // A vector's step row: the step attempt it ran in (the latest attempt when unknown).
-            if !steps.keys.contains(where: { $0.index == key.stepIndex && $0.path == key.stepPath }) {
-                order += 1
-                steps[StepKey(index: key.stepIndex, path: key.stepPath, retry: 0)] = RunAccumulator.StepRecord(order: order)
-            }
-        }
-        for key in stepMeasurements.keys where steps[key] == nil {
-            order += 1
-            steps[key] = RunAccumulator.StepRecord(order: order)
-        }
-
-        // The row plan: which step, vector and measurement each row shows (-1: none).
-        struct Plan {
-            var kinds: [String] = []
-            var step: [Int32] = []
-            var vector: [Int32] = []
-            var measurement: [Int32] = []
-            mutating func add(_ kind: String, _ s: Int, _ v: Int, _ m: Int) {
-                kinds.append(kind)
-                step.append(Int32(s))
-                vector.append(Int32(v))
-                measurement.append(Int32(m))
-            }
-        }
-        var plan = Plan()
-        let planned = 1 + steps.count + vectors.count + run.measurements.count
-        plan.kinds.reserveCapacity(planned)
-        plan.step.reserveCapacity(planned)
-        plan.vector.reserveCapacity(planned)
-        plan.measurement.reserveCapacity(planned)
-        var stepList: [(key: StepKey, record: RunAccumulator.StepRecord)] = []
-        var vectorList: [(key: VectorKey, record: RunAccumulator.VectorRecord)] = []
-        plan.add("run", -1, -1, -1)
-        var vectorsByStep: [StepKeyIndexPath: [(VectorKey, RunAccumulator.VectorRecord)]] = [:]
-        for (vkey, v) in vectors.sorted(by: { $0.value.order < $1.value.order }) {
-            vectorsByStep[StepKeyIndexPath(index: vkey.stepIndex, path: vkey.stepPath), default: []].append((vkey, v))
-        }
-        for (key, record) in steps.sorted(by: { $0.value.order < $1.value.order }) {
-            let si = stepList.count
-            stepList.append((key, record))
-            plan.add("step", si, -1, -1)
-            for i in stepMeasurements[key] ?? [] { plan.add("measurement", si, -1, i) }
-            // Vectors belong to the step attempt that was running when they started; with
-            // several attempts of a step, a vector goes with the attempt of the same retry
-            // when there is one, else with the latest attempt.
-            let attempts = steps.keys.filter { $0.index == key.index && $0.path == key.path }.map(\.retry)
-            for (vkey, vector) in vectorsByStep[StepKeyIndexPath(index: key.index, path: key.path)] ?? [] {
-                let owner = attempts.contains(vkey.retry) ? vkey.retry : (attempts.max() ?? 0)
-                guard owner == key.retry else { continue }
-                let vi = vectorList.count
-                vectorList.append((vkey, vector))
-                plan.add("vector", si, vi, -1)
-                for i in vectorMeasurements[vkey] ?? [] { plan.add("measurement", si, vi, i) }
-            }
-        }
-        rowCount = plan.kinds.count
-        let rows = 0..<rowCount
 
         // Columns, each filled in one pass over the plan. The passes are independent: they
         // are collected here and run on all cores at the end.
-        enum Filled {
-            case strings([String], [Bool]), ints([Int64], [Bool]), doubles([Double], [Bool]), bools([Bool], [Bool])
-        }
         var jobs: [(column: Int, fill: () -> Filled)] = []
-        func column<T>(_ value: @escaping (Int) -> T?, _ empty: T, _ wrap: @escaping ([T], [Bool]) -> Filled) -> () -> Filled {
-            {
-                var values: [T] = []
-                var valid: [Bool] = []
-                values.reserveCapacity(rows.count)
-                valid.reserveCapacity(rows.count)
-                for row in rows {
-                    let v = value(row)
-                    values.append(v ?? empty)
-                    valid.append(v != nil)
-                }
-                return wrap(values, valid)
-            }
+        func ints(_ c: Int, _ plan: [Int32], _ values: [Int64?]) {
+            jobs.append((c, { let (v, ok) = values.withUnsafeBufferPointer { gather(plan, $0, 0) }; return .ints(v, ok) }))
         }
-        func strings(_ c: Int, _ value: @escaping (Int) -> String?) { jobs.append((c, column(value, "", Filled.strings))) }
-        func ints(_ c: Int, _ value: @escaping (Int) -> Int64?) { jobs.append((c, column(value, 0, Filled.ints))) }
-        func doubles(_ c: Int, _ value: @escaping (Int) -> Double?) { jobs.append((c, column(value, 0, Filled.doubles))) }
-        func bools(_ c: Int, _ value: @escaping (Int) -> Bool?) { jobs.append((c, column(value, false, Filled.bools))) }
-        /// A column whose row `r` is `values[index[r]]`, or null where `index[r] < 0`.
-        func gather<T>(_ index: [Int32], _ values: [T?], _ empty: T, _ wrap: @escaping ([T], [Bool]) -> Filled) -> () -> Filled {
-            {
-                var out: [T] = []
-                var valid: [Bool] = []
-                out.reserveCapacity(index.count)
-                valid.reserveCapacity(index.count)
-                values.withUnsafeBufferPointer { source in
-                    for k in index {
-                        if k >= 0, let v = source[Int(k)] {
-                            out.append(v)
-                            valid.append(true)
-                        } else {
-                            out.append(empty)
-                            valid.append(false)
-                        }
-                    }
-                }
-                return wrap(out, valid)
-            }
+        func strings(_ c: Int, _ plan: [Int32], _ values: [String?]) {
+            jobs.append((c, {
+                let scoped = DictionaryStrings(values)
+                return .strings(scoped.values, scoped.indices.withUnsafeBufferPointer { gatherIndices(plan, $0) })
+            }))
         }
-        func strings(_ c: Int, _ index: [Int32], _ values: [String?]) { jobs.append((c, gather(index, values, "", Filled.strings))) }
-        func ints(_ c: Int, _ index: [Int32], _ values: [Int64?]) { jobs.append((c, gather(index, values, 0, Filled.ints))) }
-        func doubles(_ c: Int, _ index: [Int32], _ values: [Double?]) { jobs.append((c, gather(index, values, 0, Filled.doubles))) }
+        // Run-scope columns share their arrays: every row holds the one value (index 0), or
+        // every row is null.
+        let allValues = [Int32](repeating: 0, count: n), allNull = [Int32](repeating: -1, count: n)
+        let allValid = [Bool](repeating: true, count: n), noneValid = [Bool](repeating: false, count: n)
         func repeated(_ c: Int, string v: String?) {
-            let n = rows.count
-            jobs.append((c, { .strings(Array(repeating: v ?? "", count: n), Array(repeating: v != nil, count: n)) }))
+            columns[c].stringValues = v.map { [$0] } ?? []
+            columns[c].stringIndices = v == nil ? allNull : allValues
         }
         func repeated(_ c: Int, int v: Int64?) {
-            let n = rows.count
-            jobs.append((c, { .ints(Array(repeating: v ?? 0, count: n), Array(repeating: v != nil, count: n)) }))
+            columns[c].ints = Array(repeating: v ?? 0, count: n)
+            columns[c].flags = v == nil ? noneValid : allValid
+        }
+        /// A measurement column: row `r` shows measurement `pm[r]`'s value.
+        func measurementStrings(_ c: Int, _ k: Int) {
+            let offset = MemoryLayout<MeasurementColumns.Row>.offset(of: \.strings)! + k * MemoryLayout<Int32>.stride
+            jobs.append((c, {
+                .strings(measurements.strings[k].values, gatherMeasurements(pm, measurements.rows, offset, Int32(-1)) { $0 })
+            }))
+        }
+        func measurementDoubles(_ c: Int, _ bit: UInt8, _ field: KeyPath<MeasurementColumns.Row, Double>) {
+            let offset = MemoryLayout<MeasurementColumns.Row>.offset(of: field)!
+            let present = MemoryLayout<MeasurementColumns.Row>.offset(of: \.present)!
+            jobs.append((c, {
+                let (v, ok) = gatherMeasurements(pm, measurements.rows, offset, present: present, bit: bit, as: Double.self)
+                return .doubles(v, ok)
+            }))
         }
 
         // Run scope: one value on every row.
-        columns[recordType].strings = plan.kinds
-        columns[recordType].valid = Array(repeating: true, count: rowCount)
+        columns[recordType].stringValues = RecordType.names
+        columns[recordType].stringIndices = kinds
         repeated(sessionID, string: (run.sessionID ?? UUID()).uuidString.lowercased())
         repeated(runID, string: run.runID.uuidString.lowercased())
         repeated(runStartedAt, int: run.startedAt?.microseconds)
@@ -294,48 +291,38 @@ extension RunTable {
 
         // Step scope. Values are gathered per step (and per vector, per measurement) first,
         // so filling a column never copies a whole record.
-        var stepNames: [String] = [], stepPaths: [String] = [], stepDescriptions: [String?] = []
-        var stepOutcomes: [String?] = [], stepErrors: [String?] = [], codeFiles: [String?] = []
-        var codeFunctions: [String?] = [], stepIndexes: [Int64] = [], stepRetries: [Int64] = []
-        var stepStarts: [Int64?] = [], stepEnds: [Int64?] = [], codeLines: [Int64?] = []
-        for (key, record) in stepList {
-            stepNames.append(record.started?.name ?? record.ended?.name ?? key.path)
-            stepPaths.append(key.path)
-            stepDescriptions.append(record.started?.description)
-            stepOutcomes.append(record.ended?.outcome.rawValue ?? (record.started == nil ? nil : Outcome.aborted.rawValue))
-            stepErrors.append(record.ended?.error)
-            codeFiles.append(record.started?.code?.file)
-            codeFunctions.append(record.started?.code?.function)
-            stepIndexes.append(key.index)
-            stepRetries.append(key.retry)
-            stepStarts.append(record.startedAt?.microseconds)
-            stepEnds.append(record.endedAt?.microseconds)
-            codeLines.append(record.started?.code?.line)
-        }
-        let ps = plan.step, pv = plan.vector, pm = plan.measurement
-        strings(stepName, ps, stepNames)
-        ints(stepIndex, ps, stepIndexes)
-        strings(stepPath, ps, stepPaths)
-        ints(stepRetry, ps, stepRetries)
-        strings(stepDescription, ps, stepDescriptions)
-        ints(stepStartedAt, ps, stepStarts)
-        ints(stepEndedAt, ps, stepEnds)
-        strings(stepOutcome, ps, stepOutcomes)
-        strings(stepError, ps, stepErrors)
-        strings(codeFile, ps, codeFiles)
-        strings(codeFunction, ps, codeFunctions)
-        ints(codeLine, ps, codeLines)
+        strings(stepName, ps, steps.map { $0.started?.name ?? $0.ended?.name ?? $0.key.path })
+        ints(stepIndex, ps, steps.map { $0.key.index })
+        strings(stepPath, ps, steps.map { $0.key.path })
+        ints(stepRetry, ps, steps.map { $0.key.retry })
+        strings(stepDescription, ps, steps.map { $0.started?.description })
+        ints(stepStartedAt, ps, steps.map { $0.startedAt?.microseconds })
+        ints(stepEndedAt, ps, steps.map { $0.endedAt?.microseconds })
+        strings(stepOutcome, ps, steps.map { $0.ended?.outcome.rawValue ?? ($0.started == nil ? nil : Outcome.aborted.rawValue) })
+        strings(stepError, ps, steps.map { $0.ended?.error })
+        strings(codeFile, ps, steps.map { $0.started?.code?.file })
+        strings(codeFunction, ps, steps.map { $0.started?.code?.function })
+        ints(codeLine, ps, steps.map { $0.started?.code?.line })
 
         // Vector scope.
-        var vectorIndexes: [Int64] = [], vectorRetries: [Int64] = [], vectorStarts: [Int64?] = []
+        var vectorIndexes: [Int64?] = [], vectorRetries: [Int64?] = [], vectorStarts: [Int64?] = []
         var vectorEnds: [Int64?] = [], vectorOutcomes: [String?] = [], vectorErrors: [String?] = []
-        for (key, record) in vectorList {
-            vectorIndexes.append(key.index)
-            vectorRetries.append(key.retry)
-            vectorStarts.append(record.startedAt?.microseconds)
-            vectorEnds.append(record.endedAt?.microseconds)
-            vectorOutcomes.append(record.ended?.outcome.rawValue ?? (record.started == nil ? nil : Outcome.aborted.rawValue))
-            vectorErrors.append(record.ended?.error)
+        vectorIndexes.reserveCapacity(vectors.count)
+        vectorRetries.reserveCapacity(vectors.count)
+        vectorStarts.reserveCapacity(vectors.count)
+        vectorEnds.reserveCapacity(vectors.count)
+        vectorOutcomes.reserveCapacity(vectors.count)
+        vectorErrors.reserveCapacity(vectors.count)
+        vectors.withUnsafeBufferPointer { vectors in
+            for v in vectors.indices {
+                vectorIndexes.append(vectors[v].key.index)
+                vectorRetries.append(vectors[v].key.retry)
+                vectorStarts.append(vectors[v].startedAt?.microseconds)
+                vectorEnds.append(vectors[v].endedAt?.microseconds)
+                vectorOutcomes.append(
+                    vectors[v].ended?.outcome.rawValue ?? (vectors[v].started == nil ? nil : Outcome.aborted.rawValue))
+                vectorErrors.append(vectors[v].ended?.error)
+            }
         }
         ints(vectorIndex, pv, vectorIndexes)
         ints(vectorRetry, pv, vectorRetries)
@@ -345,92 +332,71 @@ extension RunTable {
         strings(vectorError, pv, vectorErrors)
 
         // Measurements.
-        let n = run.measurements.count
-        var mNames: [String] = [], mValues: [Double?] = [], mUnits: [String?] = [], mOutcomes: [String] = []
-        var lows: [Double?] = [], highs: [Double?] = [], nominals: [Double?] = [], comparators: [String?] = []
-        var characteristics: [String?] = [], specRefs: [String?] = [], pins: [String?] = [], connections: [String?] = []
-        var roles: [String?] = [], resources: [String?] = [], channels: [String?] = [], times: [Int64] = []
-        mNames.reserveCapacity(n)
-        mValues.reserveCapacity(n)
-        mUnits.reserveCapacity(n)
-        mOutcomes.reserveCapacity(n)
-        lows.reserveCapacity(n)
-        highs.reserveCapacity(n)
-        nominals.reserveCapacity(n)
-        comparators.reserveCapacity(n)
-        characteristics.reserveCapacity(n)
-        specRefs.reserveCapacity(n)
-        pins.reserveCapacity(n)
-        connections.reserveCapacity(n)
-        roles.reserveCapacity(n)
-        resources.reserveCapacity(n)
-        channels.reserveCapacity(n)
-        times.reserveCapacity(n)
-        run.measurements.withUnsafeBufferPointer { all in
-            for i in all.indices {
-                mNames.append(all[i].event.name)
-                mValues.append(all[i].event.value)
-                mUnits.append(all[i].event.unit)
-                mOutcomes.append(all[i].event.outcome.rawValue)
-                lows.append(all[i].event.limitLow)
-                highs.append(all[i].event.limitHigh)
-                nominals.append(all[i].event.limitNominal)
-                comparators.append(all[i].event.comparator?.rawValue)
-                characteristics.append(all[i].event.characteristicID)
-                specRefs.append(all[i].event.specRef)
-                pins.append(all[i].event.dutPin)
-                connections.append(all[i].event.fixtureConnection)
-                roles.append(all[i].event.instrumentRole)
-                resources.append(all[i].event.instrumentResource)
-                channels.append(all[i].event.instrumentChannel)
-                times.append(all[i].at.microseconds)
-            }
+        for (c, k) in [
+            (mName, MeasurementColumns.name), (mUnit, MeasurementColumns.unit), (mOutcome, MeasurementColumns.outcome),
+            (comparator, MeasurementColumns.comparator), (characteristic, MeasurementColumns.characteristic),
+            (specRef, MeasurementColumns.specRef), (dutPin, MeasurementColumns.pin),
+            (fixtureConnection, MeasurementColumns.connection), (instrumentRole, MeasurementColumns.role),
+            (instrumentResource, MeasurementColumns.resource), (instrumentChannel, MeasurementColumns.channel),
+        ] {
+            measurementStrings(c, k)
         }
-        strings(mName, pm, mNames)
-        doubles(mValue, pm, mValues)
-        strings(mUnit, pm, mUnits)
-        strings(mOutcome, pm, mOutcomes)
-        doubles(limitLow, pm, lows)
-        doubles(limitHigh, pm, highs)
-        doubles(limitNominal, pm, nominals)
-        strings(comparator, pm, comparators)
-        strings(characteristic, pm, characteristics)
-        strings(specRef, pm, specRefs)
-        strings(dutPin, pm, pins)
-        strings(fixtureConnection, pm, connections)
-        strings(instrumentRole, pm, roles)
-        strings(instrumentResource, pm, resources)
-        strings(instrumentChannel, pm, channels)
-        ints(measuredAt, pm, times)
+        measurementDoubles(mValue, 1, \.value)
+        measurementDoubles(limitLow, 2, \.low)
+        measurementDoubles(limitHigh, 4, \.high)
+        measurementDoubles(limitNominal, 8, \.nominal)
+        let timeOffset = MemoryLayout<MeasurementColumns.Row>.offset(of: \.time)!
+        jobs.append((measuredAt, {
+            let (v, ok) = gatherMeasurements(pm, measurements.rows, timeOffset, present: nil, bit: 0, as: Int64.self)
+            return .ints(v, ok)
+        }))
 
-        // in_* on vector rows and the measurements in them; out_* on the rows of the scope
-        // where observed and the measurements directly in it.
-        let vectorCells: [[Int: JSONValue]] = vectorList.map { key, record in
-            var cells: [Int: JSONValue] = [:]
-            for p in (record.started?.params ?? []) + (record.ended?.params ?? []) { if let c = inColumns[p.name] { cells[c] = p.value } }
-            for o in vectorObservations[key] ?? [] { if let c = outColumns[o.name] { cells[c] = o.value } }
-            return cells
-        }
-        let stepCells: [[Int: JSONValue]] = stepList.map { key, _ in
-            var cells: [Int: JSONValue] = [:]
-            for o in stepObservations[key] ?? [] { if let c = outColumns[o.name] { cells[c] = o.value } }
-            return cells
-        }
-        var runCells: [Int: JSONValue] = [:]
-        for o in runObservations { if let c = outColumns[o.name] { runCells[c] = o.value } }
-        let dynamicColumns = Array(Set(inColumns.values).union(outColumns.values)).sorted()
-        for c in dynamicColumns {
-            let isInput = inColumns.values.contains(c)
-            func cell(_ row: Int) -> JSONValue? {
-                if pv[row] >= 0 { return vectorCells[Int(pv[row])][c] }
-                if isInput { return nil }
-                if ps[row] >= 0 { return stepCells[Int(ps[row])][c] }
-                return runCells[c]
+        // in_* on vector rows and the measurements in them: per vector, its parameters
+        // (vector.ended's after vector.started's: later values win).
+        var inValues = [[JSONValue?]](repeating: Array(repeating: nil, count: vectors.count), count: inColumns.count)
+        vectors.withUnsafeBufferPointer { vectors in
+            for v in vectors.indices {
+                forEachParam(vectors[v].started?.params, vectors[v].ended?.params) { i, p in
+                    inValues[params.slot(p.name, position: i)][v] = p.value
+                }
             }
-            switch columns[c].type {
-            case .double: doubles(c) { cell($0)?.doubleValue }
-            case .bool: bools(c) { cell($0)?.boolValue }
-            default: strings(c) { cell($0).flatMap(RunTable.text) }
+        }
+        for (slot, c) in inColumns.enumerated() {
+            dynamic(c, columns[c].type, inValues[slot], pv, &jobs)
+        }
+
+        // out_* on the rows of the scope where observed and the measurements directly in it.
+        if !outColumns.isEmpty {
+            let stepPathByIndex = Dictionary(
+                run.steps.map { ($0.key.index, $0.key.path) }, uniquingKeysWith: { first, _ in first })
+            var vectorOut = [[JSONValue?]](repeating: Array(repeating: nil, count: vectors.count), count: outColumns.count)
+            var stepOut = [[JSONValue?]](repeating: Array(repeating: nil, count: steps.count), count: outColumns.count)
+            var runOut = [JSONValue?](repeating: nil, count: outColumns.count)
+            for (o, _) in run.observations {
+                let slot = observed.slot(o.value.name, position: 0)
+                guard let si = o.stepIndex else {
+                    runOut[slot] = o.value.value
+                    continue
+                }
+                let path = o.stepPath ?? stepPathByIndex[si] ?? ""
+                if let vi = o.vectorIndex {
+                    let key = RunAccumulator.VectorKey(stepIndex: si, stepPath: path, index: vi, retry: o.retry)
+                    if let position = vectorPositions[key] { vectorOut[slot][position] = o.value.value }
+                } else if let position = stepPositions[RunAccumulator.StepKey(index: si, path: path, retry: o.retry)] {
+                    stepOut[slot][position] = o.value.value
+                }
+            }
+            for (slot, c) in outColumns.enumerated() {
+                // A row shows its vector's value, else (outside vectors) its step's, else the run's.
+                var cells = vectorOut[slot]
+                cells += stepOut[slot]
+                cells.append(runOut[slot])
+                let vectorCount = Int32(vectors.count), stepCount = Int32(steps.count)
+                var plan = [Int32](repeating: 0, count: n)
+                for row in 0..<n {
+                    plan[row] = pv[row] >= 0 ? pv[row] : ps[row] >= 0 ? vectorCount + ps[row] : vectorCount + stepCount
+                }
+                dynamic(c, columns[c].type, cells, plan, &jobs)
             }
         }
 
@@ -448,18 +414,18 @@ extension RunTable {
         }
         for (i, job) in jobs.enumerated() {
             switch results[i]! {
-            case .strings(let v, let ok):
-                columns[job.column].strings = v
-                columns[job.column].valid = ok
+            case .strings(let values, let indices):
+                columns[job.column].stringValues = values
+                columns[job.column].stringIndices = indices
             case .ints(let v, let ok):
                 columns[job.column].ints = v
-                columns[job.column].valid = ok
+                columns[job.column].flags = ok
             case .doubles(let v, let ok):
                 columns[job.column].doubles = v
-                columns[job.column].valid = ok
+                columns[job.column].flags = ok
             case .bools(let v, let ok):
                 columns[job.column].bools = v
-                columns[job.column].valid = ok
+                columns[job.column].flags = ok
             }
         }
 
@@ -507,9 +473,228 @@ extension RunTable {
     }
 }
 
-private struct StepKeyIndexPath: Hashable {
-    var index: Int64
-    var path: String
+// MARK: - Building blocks
+
+/// A filled column: its values (strings in dictionary form) and, for other types, validity.
+private enum Filled {
+    case strings([String], [Int32]), ints([Int64], [Bool]), doubles([Double], [Bool]), bools([Bool], [Bool])
+}
+
+/// The `record_type` values, as indices into ``names``.
+private enum RecordType {
+    static let names = ["run", "step", "vector", "measurement"]
+    static let step: Int32 = 1
+    static let vector: Int32 = 2
+    static let measurement: Int32 = 3
+}
+
+/// A column whose row `r` is `values[plan[r]]`, or null where `plan[r] < 0` or the value is nil.
+private func gather<T>(_ plan: [Int32], _ values: UnsafeBufferPointer<T?>, _ empty: T) -> ([T], [Bool]) {
+    var out = [T](repeating: empty, count: plan.count)
+    var valid = [Bool](repeating: false, count: plan.count)
+    plan.withUnsafeBufferPointer { plan in
+        out.withUnsafeMutableBufferPointer { out in
+            valid.withUnsafeMutableBufferPointer { valid in
+                for row in plan.indices where plan[row] >= 0 {
+                    if let v = values[Int(plan[row])] {
+                        out[row] = v
+                        valid[row] = true
+                    }
+                }
+            }
+        }
+    }
+    return (out, valid)
+}
+
+/// Per row `r`, the `T` at byte `offset` of measurement `rows[plan[r]]` (read in place),
+/// transformed by `value`; `empty` where `plan[r] < 0`.
+private func gatherMeasurements<T, U>(
+    _ plan: [Int32], _ rows: [MeasurementColumns.Row], _ offset: Int, _ empty: U, _ value: (T) -> U
+) -> [U] {
+    var out = [U](repeating: empty, count: plan.count)
+    let stride = MemoryLayout<MeasurementColumns.Row>.stride
+    plan.withUnsafeBufferPointer { plan in
+        rows.withUnsafeBytes { rows in
+            out.withUnsafeMutableBufferPointer { out in
+                for row in plan.indices where plan[row] >= 0 {
+                    out[row] = value(rows.load(fromByteOffset: Int(plan[row]) &* stride &+ offset, as: T.self))
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// A measurement column of numbers: per row `r`, the `T` at byte `offset` of measurement
+/// `rows[plan[r]]` (read in place), or null where `plan[r] < 0` or, with `present`, where the
+/// byte at that offset lacks `bit`.
+private func gatherMeasurements<T: Numeric>(
+    _ plan: [Int32], _ rows: [MeasurementColumns.Row], _ offset: Int, present: Int?, bit: UInt8, as: T.Type
+) -> ([T], [Bool]) {
+    var out = [T](repeating: 0, count: plan.count)
+    var valid = [Bool](repeating: false, count: plan.count)
+    let stride = MemoryLayout<MeasurementColumns.Row>.stride
+    plan.withUnsafeBufferPointer { plan in
+        rows.withUnsafeBytes { rows in
+            out.withUnsafeMutableBufferPointer { out in
+                valid.withUnsafeMutableBufferPointer { valid in
+                    for row in plan.indices where plan[row] >= 0 {
+                        let at = Int(plan[row]) &* stride
+                        if let present, rows.load(fromByteOffset: at &+ present, as: UInt8.self) & bit == 0 { continue }
+                        out[row] = rows.load(fromByteOffset: at &+ offset, as: T.self)
+                        valid[row] = true
+                    }
+                }
+            }
+        }
+    }
+    return (out, valid)
+}
+
+/// The dictionary indices of a string column whose row `r` shows scope `plan[r]` (none when
+/// negative), from the index of each scope's value (-1: null).
+private func gatherIndices(_ plan: [Int32], _ scoped: UnsafeBufferPointer<Int32>) -> [Int32] {
+    var out = [Int32](repeating: -1, count: plan.count)
+    plan.withUnsafeBufferPointer { plan in
+        out.withUnsafeMutableBufferPointer { out in
+            for row in plan.indices where plan[row] >= 0 { out[row] = scoped[Int(plan[row])] }
+        }
+    }
+    return out
+}
+
+/// Adds the fill of a dynamic (`in_`/`out_`) column of `type` whose row `r` shows
+/// `cells[plan[r]]` (none when negative).
+private func dynamic(
+    _ c: Int, _ type: RunTable.ColumnType, _ cells: [JSONValue?], _ plan: [Int32], _ jobs: inout [(column: Int, fill: () -> Filled)]
+) {
+    switch type {
+    case .double:
+        jobs.append((c, {
+            let (v, ok) = cells.map { $0?.doubleValue }.withUnsafeBufferPointer { gather(plan, $0, 0) }
+            return .doubles(v, ok)
+        }))
+    case .bool:
+        jobs.append((c, {
+            let (v, ok) = cells.map { $0?.boolValue }.withUnsafeBufferPointer { gather(plan, $0, false) }
+            return .bools(v, ok)
+        }))
+    default:
+        jobs.append((c, {
+            let scoped = DictionaryStrings(cells.map { $0.flatMap(RunTable.text) })
+            return .strings(scoped.values, scoped.indices.withUnsafeBufferPointer { gatherIndices(plan, $0) })
+        }))
+    }
+}
+
+/// Optional strings in dictionary form: the distinct values (by UTF-8 bytes) and the index of
+/// each string among them (-1 for nil).
+private struct DictionaryStrings {
+    var values: [String]
+    var indices: [Int32]
+
+    init(_ strings: [String?]) {
+        var interned = InternedStrings()
+        indices = strings.map { $0.map { interned.index(of: $0) } ?? -1 }
+        values = interned.values
+    }
+}
+
+/// Names seen in order, each with a slot number; a name at the same position as last time
+/// (the parameters of consecutive vectors) is found without hashing.
+private struct NameSlots {
+    private(set) var names: [String] = []
+    private var slots: [String: Int] = [:]
+    private var recent: [(name: String, slot: Int)] = []
+
+    /// The slot of `name` (the next free one when new), seen at `position` in its list.
+    mutating func slot(_ name: String, position: Int) -> Int {
+        if position < recent.count, recent[position].name == name { return recent[position].slot }
+        let slot: Int
+        if let known = slots[name] {
+            slot = known
+        } else {
+            slot = names.count
+            names.append(name)
+            slots[name] = slot
+        }
+        while recent.count <= position { recent.append(("", -1)) }
+        recent[position] = (name, slot)
+        return slot
+    }
+}
+
+/// Per scope (a step or a vector), the ranges of measurements in it, in the order added.
+private struct RangeLists {
+    private var first: [Int32]
+    private var last: [Int32]
+    private var ranges: [(range: Range<Int>, next: Int32)] = []
+
+    init(scopes: Int) {
+        first = Array(repeating: -1, count: scopes)
+        last = Array(repeating: -1, count: scopes)
+    }
+
+    mutating func addScope() {
+        first.append(-1)
+        last.append(-1)
+    }
+
+    mutating func add(_ range: Range<Int>, to scope: Int) {
+        let k = Int32(ranges.count)
+        ranges.append((range, -1))
+        if last[scope] >= 0 { ranges[Int(last[scope])].next = k } else { first[scope] = k }
+        last[scope] = k
+    }
+
+    /// The ranges of `scope`, in the order added.
+    func ranges(of scope: Int) -> some Sequence<Range<Int>> {
+        sequence(state: first[scope]) { k -> Range<Int>? in
+            guard k >= 0 else { return nil }
+            defer { k = ranges[Int(k)].next }
+            return ranges[Int(k)].range
+        }
+    }
+}
+
+/// The attempts (retry -> position) of each step, by step index and path.
+private struct StepAttempts {
+    // Hashes the step index only (hashing a String is slow; equality compares the path).
+    private struct IndexPath: Hashable {
+        var index: Int64
+        var path: String
+
+        func hash(into hasher: inout Hasher) { hasher.combine(index) }
+    }
+    private var byStep: [IndexPath: [(retry: Int64, position: Int)]] = [:]
+
+    init(_ steps: [RunAccumulator.StepRecord]) {
+        for (position, s) in steps.enumerated() { add(s.key, position: position) }
+    }
+
+    mutating func add(_ key: RunAccumulator.StepKey, position: Int) {
+        byStep[IndexPath(index: key.index, path: key.path), default: []].append((key.retry, position))
+    }
+
+    func has(index: Int64, path: String) -> Bool { byStep[IndexPath(index: index, path: path)] != nil }
+
+    /// The position of the attempt with `retry`, else of the latest attempt (of a step that has
+    /// one).
+    func owner(index: Int64, path: String, retry: Int64) -> Int {
+        let attempts = byStep[IndexPath(index: index, path: path)]!
+        if let same = attempts.first(where: { $0.retry == retry }) { return same.position }
+        return attempts.max { $0.retry < $1.retry }!.position
+    }
+}
+
+/// Calls `body` with each of a vector's parameters and its position among them:
+/// vector.started's (`early`), then vector.ended's (`late`), so later values win.
+private func forEachParam(_ early: [NamedValue]?, _ late: [NamedValue]?, _ body: (Int, NamedValue) -> Void) {
+    let early = early ?? []
+    for i in early.indices { body(i, early[i]) }
+    guard let late else { return }
+    for i in late.indices { body(early.count + i, late[i]) }
 }
 
 extension EventCoding {

@@ -15,27 +15,81 @@ public struct RunTable: Sendable {
         case string, double, int64, bool, timestamp
     }
 
-    /// One column: its values, with `valid[i] == false` for a null in row `i`. Only the array
+    /// One column: its values, with `valid[i] == false` for a null in row `i`. Only the storage
     /// of its own type is used.
+    ///
+    /// A string column is kept in dictionary form, as the Parquet writer takes it: its distinct
+    /// values (``stringValues``) and, per row, the index of the row's value in them
+    /// (``stringIndices``, -1 at nulls). ``strings`` reads it row by row.
     public struct Column: Sendable {
         public let name: String
         public let type: ColumnType
-        public internal(set) var strings: [String] = []
+        /// A string column's distinct values (by UTF-8 bytes).
+        public internal(set) var stringValues: [String] = []
+        /// A string column's value per row, as an index into ``stringValues``; -1 for a null.
+        public internal(set) var stringIndices: [Int32] = []
         public internal(set) var doubles: [Double] = []
         public internal(set) var ints: [Int64] = []
         public internal(set) var bools: [Bool] = []
-        public internal(set) var valid: [Bool] = []
+        /// Which rows of a column of another type than string hold a value.
+        var flags: [Bool] = []
 
         init(_ name: String, _ type: ColumnType) {
             self.name = name
             self.type = type
         }
 
+        /// Whether each row holds a value (`false`: null).
+        public var valid: Validity {
+            Validity(storage: type == .string ? .indices(stringIndices) : .flags(flags))
+        }
+
+        /// A string column's values, one per row (`""` at nulls).
+        public var strings: Strings { Strings(values: stringValues, rows: stringIndices) }
+
+        /// Whether each row of a column holds a value, read from the column's own storage.
+        public struct Validity: RandomAccessCollection, Sendable {
+            enum Storage: Sendable {
+                case flags([Bool])
+                case indices([Int32])
+            }
+            let storage: Storage
+
+            public var startIndex: Int { 0 }
+            public var endIndex: Int {
+                switch storage {
+                case .flags(let flags): flags.count
+                case .indices(let indices): indices.count
+                }
+            }
+
+            public subscript(row: Int) -> Bool {
+                switch storage {
+                case .flags(let flags): flags[row]
+                case .indices(let indices): indices[row] >= 0
+                }
+            }
+        }
+
+        /// The values of a string column, row by row, read from its dictionary form.
+        public struct Strings: RandomAccessCollection, Sendable {
+            let values: [String]
+            let rows: [Int32]
+
+            public var startIndex: Int { 0 }
+            public var endIndex: Int { rows.count }
+
+            public subscript(row: Int) -> String {
+                let k = rows[row]
+                return k >= 0 ? values[Int(k)] : ""
+            }
+        }
+
         /// The value of row `i` as JSON (for export and display).
         public func json(_ i: Int) -> JSONValue {
             guard valid[i] else { return .null }
             switch type {
-            case .string: return .string(strings[i])
+            case .string: return .string(stringValues[Int(stringIndices[i])])
             case .double: return .double(doubles[i])
             case .int64: return .int(ints[i])
             case .bool: return .bool(bools[i])

@@ -358,6 +358,32 @@ enum EventSamples {
         }
     }
 
+    @Test func aLogsEncoderWritesTheLinesOfAFreshEncoding() throws {
+        // One encoder for a whole log keeps the ids, the writer and the current second as
+        // bytes: its lines must not depend on what it encoded before.
+        var encoder = EventLineEncoder()
+        var out = JSONBuffer()
+        let sessions = [UUID(), UUID()], runs = [UUID(), UUID()]
+        let times: [Int64] = [
+            1_764_000_000_999_999, 1_764_000_001_000_000, 1_764_000_001_000_001, 1_764_000_000_500_000, 0, -1, -1_000_000,
+            -1_000_001, 253_402_300_799_999_999,
+        ]
+        var sequence: Int64 = 0
+        for (i, sample) in (EventSamples.full + EventSamples.minimal).enumerated() {
+            for time in [times[i % times.count], times[(i + 3) % times.count]] {
+                var event = Event(
+                    sessionID: sessions[i % 2], runID: i % 3 == 0 ? nil : runs[i / 2 % 2], sample.event.body,
+                    occurredAt: Timestamp(microseconds: time), id: sample.event.id)
+                event.writer = i % 4 == 0 ? "w\"q" : "writer-1"
+                event.sequence = sequence
+                out.removeAll()
+                encoder.appendLine(event, writer: event.writer, sequence: sequence, to: &out)
+                #expect(out.withBytes { Array($0) } == EventSamples.lineBytes(event))
+                sequence += 997
+            }
+        }
+    }
+
     @Test func pythonJSONReadsEveryLine() throws {
         let dir = EventSamples.freshDirectory("coding-python")
         let samples = EventSamples.full + EventSamples.minimal

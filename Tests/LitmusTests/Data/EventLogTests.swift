@@ -324,7 +324,7 @@ final class Collected<T: Sendable>: @unchecked Sendable {
             }
         }
         #expect(refused > 0 && accepted > 0)
-        #expect(log.core.lock.withLock { log.core.pending.count } < 4096 + 1024, "memory is bounded")
+        #expect(log.core.lock.withLock { log.core.bufferedBytes } < 4096 + 1024, "memory is bounded")
         log.core.ioLock.withLock { log.core.faults.writeErrno = 0 }
         try log.close()
         let result = try EventReader.read(files: [log.path])
@@ -359,7 +359,7 @@ final class Collected<T: Sendable>: @unchecked Sendable {
             dataDir: dir, sessionID: S.session, durability: .init(syncInterval: nil, maxBufferedBytes: 64 << 10))
         for i in 0..<5000 { try log.emit(S.measurement(i)) }
         #expect(fileBytes(log.path).count > 1 << 20, "emit wrote full buffers itself")
-        #expect(log.core.lock.withLock { log.core.pending.count } <= 64 << 10)
+        #expect(log.core.lock.withLock { log.core.bufferedBytes } <= 64 << 10)
         try log.close()
         let result = try EventReader.read(files: [log.path])
         #expect(result.problems.isEmpty)
