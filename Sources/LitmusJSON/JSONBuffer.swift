@@ -448,13 +448,18 @@ public struct JSONRawWriter {
 
     @inlinable
     mutating func appendInteger(_ x: Int64) {
-        let p = end
         if x >= 0 && x < 10 {
-            p[0] = UInt8(ascii: "0") &+ UInt8(x)
+            end[0] = UInt8(ascii: "0") &+ UInt8(x)
             end += 1
             return
         }
-        var n = x.magnitude
+        end += JSONRawWriter.writeDecimal(x, at: end)
+    }
+
+    /// Writes the decimal digits of `value` (with its sign) at `p`, at most 20 bytes, and
+    /// returns their count.
+    public static func writeDecimal(_ value: Int64, at p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = value.magnitude
         var digits = 0
         var probe = n
         repeat {
@@ -462,7 +467,7 @@ public struct JSONRawWriter {
             probe /= 10
         } while probe > 0
         var i = 0
-        if x < 0 {
+        if value < 0 {
             p[0] = UInt8(ascii: "-")
             i = 1
         }
@@ -472,7 +477,7 @@ public struct JSONRawWriter {
             n /= 10
             at -= 1
         } while n > 0
-        end += i + digits
+        return i + digits
     }
 
     @inlinable

@@ -575,7 +575,7 @@ struct EventLineEncoder {
                 secondText.withUnsafeBufferPointer { secondText in
                     out.withRawWriter(reserving: 160 + type.count + ids.count) { w in
                         w.raw(#"{"schema":"#)
-                        w.raw { writeDecimal(Int64(Event.schemaVersion), at: $0) }
+                        w.raw { JSONRawWriter.writeDecimal(Int64(Event.schemaVersion), at: $0) }
                         w.raw(#","type":""#)
                         w.raw(type)
                         w.raw(#"","id":""#)
@@ -585,7 +585,7 @@ struct EventLineEncoder {
                         w.raw { writeSixDigits(micros, at: $0) }
                         w.raw(#"Z""#)
                         w.raw(ids)
-                        w.raw { writeDecimal(sequence, at: $0) }
+                        w.raw { JSONRawWriter.writeDecimal(sequence, at: $0) }
                         w.valueWritten()
                     }
                 }
@@ -628,29 +628,6 @@ struct EventLineEncoder {
         }
         second = whole
     }
-}
-
-/// Writes the decimal digits of `value` at `p` (at most 20 bytes) and returns their count.
-private func writeDecimal(_ value: Int64, at p: UnsafeMutablePointer<UInt8>) -> Int {
-    var n = value.magnitude
-    var digits = 0
-    var probe = n
-    repeat {
-        digits += 1
-        probe /= 10
-    } while probe > 0
-    var i = 0
-    if value < 0 {
-        p[0] = UInt8(ascii: "-")
-        i = 1
-    }
-    var at = i + digits - 1
-    repeat {
-        p[at] = UInt8(ascii: "0") &+ UInt8(n % 10)
-        n /= 10
-        at -= 1
-    } while n > 0
-    return i + digits
 }
 
 /// Writes `value` (0..<1,000,000) as six digits at `p`; returns 6.

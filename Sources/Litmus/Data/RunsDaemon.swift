@@ -65,9 +65,16 @@ public final class RunsDaemon: @unchecked Sendable {
         let path = (runs as NSString).appendingPathComponent(".daemon.lock")
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RunsDaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw RunsDaemonError("another runs daemon is already working on \(dataDir) (it holds \(path))")
+        // A lock just released can stay held for a moment by a process forked meanwhile
+        // (its copy of the descriptor lives until it execs): retry briefly before refusing.
+        var attempts = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            attempts += 1
+            guard attempts < 50 else {
+                close(fd)
+                throw RunsDaemonError("another runs daemon is already working on \(dataDir) (it holds \(path))")
+            }
+            usleep(10_000)
         }
         lockFD = fd
     }
