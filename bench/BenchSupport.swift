@@ -61,6 +61,14 @@ final class BenchServer {
         return ok
     }
 
+    /// Pins the calling thread and every server thread to the last CPU this process may use,
+    /// so client and server share one core. `cpu` is -1 when pinning failed.
+    func pinWithCaller() -> (cpu: Int32, description: String) {
+        let cpu = litmus_bench_last_allowed_cpu()
+        guard cpu >= 0, litmus_bench_pin(0, cpu) == 0, pin(to: cpu) else { return (-1, "unpinned (could not pin)") }
+        return (cpu, "client and server pinned to CPU \(cpu)")
+    }
+
     func stop() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()

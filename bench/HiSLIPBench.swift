@@ -171,12 +171,8 @@ func runHiSLIPBenchmark() {
     }
     defer { server.stop() }
 
-    // Same CPU for this thread and the server (its connection threads inherit the main thread's).
-    let cpu = litmus_bench_last_allowed_cpu()
-    var placement = "unpinned (could not pin)"
-    if cpu >= 0 && litmus_bench_pin(0, cpu) == 0 && litmus_bench_pin(server.process.processIdentifier, cpu) == 0 {
-        placement = "client and server pinned to CPU \(cpu)"
-    }
+    // Same CPU for this thread and every server thread.
+    let (cpu, placement) = server.pinWithCaller()
 
     let queryCount = 5000
     let blockCount = 40
@@ -251,7 +247,7 @@ func runHiSLIPBenchmark() {
         line(
             "1 MiB block, lan plugin (queryBinaryBlock)", String(format: "%.2f GB/s", pluginRate),
             String(format: "%.2fx floor time, %.0f us per block", blocks.a / blocks.b, blocks.a / 1000))
-        if let py = pyvisaNumbers(port: server.port, cpu: placement.hasPrefix("client") ? cpu : -1) {
+        if let py = pyvisaNumbers(port: server.port, cpu: cpu) {
             line("*IDN? round trip, pyvisa-py", String(format: "%.1f us", py.queryUs),
                 String(format: "%.2fx the lan plugin's time", py.queryUs * 1000 / query.a))
             line("1 MiB block, pyvisa-py (query_binary_values)", String(format: "%.3f GB/s", py.blockMBs / 1000),

@@ -31,12 +31,8 @@ func runSocketBenchmark() {
     }
     defer { server.stop() }
 
-    // Same CPU for this thread and the server (its client threads inherit the main thread's).
-    let cpu = litmus_bench_last_allowed_cpu()
-    var placement = "unpinned (could not pin)"
-    if cpu >= 0 && litmus_bench_pin(0, cpu) == 0 && litmus_bench_pin(server.process.processIdentifier, cpu) == 0 {
-        placement = "client and server pinned to CPU \(cpu)"
-    }
+    // Same CPU for this thread and every server thread.
+    let placement = server.pinWithCaller().description
 
     let queryCount = 5000
     let blockCount = 40

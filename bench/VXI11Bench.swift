@@ -97,7 +97,6 @@ func runVXI11Benchmark() {
     let blockCount = 20
     let rounds = 7
     let blockSize = 1 << 20
-    let cpu = litmus_bench_last_allowed_cpu()
     print(
         "VXI-11: lan plugin vs pyvisa-py\(python == nil ? " (skipped: no .venv; set LITMUS_PYTHON)" : ""), same fake server on 127.0.0.1")
     print("  best of \(rounds) rounds; \(queryCount) *IDN? queries and \(blockCount) x 1 MiB DATA? blocks per round")
@@ -117,10 +116,7 @@ func runVXI11Benchmark() {
             return
         }
         defer { server.stop() }
-        var placement = "unpinned (could not pin)"
-        if cpu >= 0 && litmus_bench_pin(0, cpu) == 0 && server.pin(to: cpu) {
-            placement = "client and server pinned to CPU \(cpu)"
-        }
+        let (cpu, placement) = server.pinWithCaller()
         setenv("LITMUS_VXI11_PORTMAP_PORT", String(server.port), 1)
         print("  server \(name), portmapper on port \(server.port); \(placement)")
         do {

@@ -63,7 +63,7 @@ do {
         promptHandler: ProcessInfo.processInfo.environment["LITMUS_PROMPT"] == nil ? AutoPromptHandler() : nil)
 
     try harness.prompt("Insert DUT \(serial) and close the fixture lid", kind: .confirm)
-    try harness.runContext.configure("fixture_lid", "closed")
+    harness.runContext.configure("fixture_lid", "closed")
 
     try harness.step("power_on", description: "Bring the input rail up") {
         try psu.call("set_current_limit", .f64(1.0))

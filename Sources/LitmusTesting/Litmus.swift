@@ -100,8 +100,8 @@ public enum Litmus {
 
     /// Gives a parameterized test's case its sweep point: its parameters become the vector's
     /// `in_*` columns and the conditions of spec limits. Call it first in the test body.
-    public static func use(_ vector: Vector, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try scope("use").use(vector, at: sourceLocation)
+    public static func use(_ vector: Vector) throws {
+        try scope("use").use(vector)
     }
 
     /// The case's context (vector scope): `configure`, `observe`, `param`, `changed`, `last`.

@@ -232,7 +232,7 @@ final class LitmusCaseScope: @unchecked Sendable {
     var harness: TestHarness { test.harness }
 
     /// Gives the case its sweep point (before anything is recorded).
-    func use(_ vector: Vector, at location: SourceLocation) throws {
+    func use(_ vector: Vector) throws {
         try lock.withLock {
             guard attempt == nil else {
                 throw LitmusTestingError(

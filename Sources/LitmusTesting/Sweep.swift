@@ -4,7 +4,7 @@ import Testing
 
 /// Sweep points for `@Test(arguments:)`: traits cannot see a parameterized test's arguments, so
 /// a sweep reaches the test as its arguments, one ``Vector`` per case. Give each case's vector
-/// to ``Litmus/use(_:sourceLocation:)``; its parameters become the `in_*` columns of its row.
+/// to ``Litmus/use(_:)``; its parameters become the `in_*` columns of its row.
 ///
 /// ```swift
 /// @Test(arguments: try Sweep.product(Axis("vin", range: "5:12:3.5"), Axis("load", [0.1, 0.5])))

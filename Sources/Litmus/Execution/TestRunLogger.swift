@@ -181,7 +181,7 @@ public final class TestRunLogger: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
                 self?.escalate(.terminated)
-                try? self?.finalize(.terminated)
+                _ = try? self?.finalize(.terminated)
                 try? self?.close()
                 exit(128 + sig)
             }

@@ -25,8 +25,8 @@ import Testing
         let id = UUID().uuidString
         let outPath = "\(TestPlugins.scratch)/scpi-\(id).out"
         let errPath = "\(TestPlugins.scratch)/scpi-\(id).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)

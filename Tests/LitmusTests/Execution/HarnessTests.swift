@@ -165,7 +165,7 @@ struct HarnessRun {
     @Test func contextScopesParametersAndHistory() throws {
         let run = try HarnessRun()
         let harness = try TestHarness(vectors: try Vectors.product([Axis("vin", [5, 5, 12])]), logger: run.logger)
-        try harness.runContext.configure("operator_station", "A")
+        harness.runContext.configure("operator_station", "A")
         var changed: [Bool] = []
         var last: [JSONValue?] = []
         try harness.runAll { _ in
