@@ -46,6 +46,10 @@ let package = Package(
         // (linked into both; holds no globals).
         .target(name: "LitmusJSON"),
 
+        // The one bounded YAML reader (size, alias expansion, scalar and nesting limits checked
+        // before composing), shared by the core and the mock plugin (linked into both; no globals).
+        .target(name: "LitmusYAML", dependencies: ["Yams"]),
+
         // Helpers for writing a driver plugin in Swift. Linked into plugins; holds no globals.
         .target(name: "LitmusDriverKit", dependencies: ["CLitmusDriverABI"]),
 
@@ -67,6 +71,7 @@ let package = Package(
                 "CLitmusSupport",
                 "LitmusJSON",
                 "LitmusParquet",
+                "LitmusYAML",
                 "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,7 +95,7 @@ let package = Package(
         // Driver plugins.
         .target(
             name: "LitmusMockDriver",
-            dependencies: ["LitmusDriverKit", "LitmusJSON", "Yams"],
+            dependencies: ["LitmusDriverKit", "LitmusJSON", "LitmusYAML", "Yams"],
             path: "Plugins-src/mock",
             linkerSettings: pluginLinkerSettings
         ),
@@ -145,7 +150,7 @@ let package = Package(
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(
-            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
             exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
         // The example of writing tests with Swift Testing on the mock bench (README).
         // Sidecar files are read from the source tree (next to the test file), not bundled.

@@ -2,6 +2,7 @@ import Foundation
 import LitmusDriverKit
 import Yams
 import LitmusJSON
+import LitmusYAML
 
 /// Reads a YAML device-description file into ``SimDevice``s. The format:
 ///
@@ -54,7 +55,14 @@ import LitmusJSON
 /// getters, setter and actions address the value of the currently selected key. A
 /// `per_channel` property has no setter; its getters end with `{channels}`, its actions may.
 ///
-/// Every error is `invalidArgument` with `file:line:column`, the key path and the fix.
+/// The file wins over the built-in IEEE 488.2 commands (`*IDN?`, `*RST`, `*CLS`, `*OPC?`,
+/// `*ESR?`, `*STB?`, `*TST?`, `SYSTem:ERRor?`...): a dialogue or a property getter for one of
+/// them gives the reply, and the built-in's effect on the state (`*RST` resets the properties)
+/// still happens.
+///
+/// The file is read within ``YAMLLimits`` (size, alias expansion, nesting), like every YAML
+/// file Litmus reads. Every error is `invalidArgument` with `file:line:column`, the key path and
+/// the fix.
 /// Scalars are read as written (`ON` stays the text "ON", not YAML 1.1's true).
 struct SimDeviceParser {
     /// The file name (or `<built-in devices>`) in messages.
@@ -63,24 +71,39 @@ struct SimDeviceParser {
     /// The largest block a dialogue may declare.
     static let maximumBlockLength = 100_000_000
 
-    /// Reads the description file at `path`.
-    static func load(path: String) throws -> [SimDevice] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DriverFailure.notFound(
-                "the device description \(path) cannot be read (missing file or no permission); "
-                    + "set the `description` option to a readable YAML file")
+    /// The bounds on a description file and its YAML: the defaults, changed by
+    /// `LITMUS_YAML_LIMITS` in the environment (as for every YAML file Litmus reads).
+    static func limits() throws -> YAMLLimits {
+        do {
+            return try YAMLLimits(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw DriverFailure.invalidArgument("\(error.message)")
         }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw DriverFailure.invalidArgument("the device description \(path) is not UTF-8 text")
-        }
-        return try SimDeviceParser(source: path).parse(text)
     }
 
-    /// Parses description text.
-    func parse(_ text: String) throws -> [SimDevice] {
+    /// Reads the description file at `path` (at most ``YAMLLimits/fileBytes`` of it).
+    static func load(path: String) throws -> [SimDevice] {
+        let limits = try limits()
+        let text: String
+        do throws(YAMLInputError) {
+            text = try YAMLInput.read(path: path, limits: limits)
+        } catch where error.line == 0 {
+            throw DriverFailure.notFound(
+                "the device description \(path) cannot be read (\(error.problem)); "
+                    + "set the `description` option to a readable YAML file")
+        } catch {
+            throw DriverFailure.invalidArgument("\(path):\(error.line):\(error.column): \(error.problem); \(error.fix)")
+        }
+        return try SimDeviceParser(source: path).parse(text, limits: limits)
+    }
+
+    /// Parses description text, within `limits`.
+    func parse(_ text: String, limits: YAMLLimits = YAMLLimits()) throws -> [SimDevice] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLInput.compose(text, limits: limits)
+        } catch let error as YAMLInputError {
+            throw DriverFailure.invalidArgument("\(source):\(error.line):\(error.column): \(error.problem); \(error.fix)")
         } catch let error as YamlError {
             throw syntaxFailure(error)
         }
@@ -412,7 +435,7 @@ struct SimDeviceParser {
                 "\(source):\(context.mark.line):\(context.mark.column): duplicate keys "
                     + "\(duplicates.joined(separator: ", ")); each key may appear once in a mapping")
         default:
-            return .invalidArgument("\(source): YAML error: \(error); \(fix)")
+            return .invalidArgument("\(source):1:1: YAML error: \(error); \(fix)")
         }
     }
 }

@@ -266,11 +266,20 @@ extension DriverRegistry {
 /// "Did you mean" suggestions.
 public enum Suggest {
     /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+    /// Words longer than ``maxWordBytes`` get no suggestion, and candidates whose length alone
+    /// puts them too far are skipped, so the cost stays small for any input (the distance is
+    /// quadratic: a 1 MB word took 40 s).
     public static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+        let limit = max(2, word.count / 3)
+        let length = word.utf8.count
+        guard length <= maxWordBytes else { return nil }
+        let scored = candidates.filter { abs($0.utf8.count - length) <= limit }.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        return best.1 <= max(2, word.count / 3) ? best.0 : nil
+        return best.1 <= limit ? best.0 : nil
     }
+
+    /// The longest word ``closest(to:in:)`` looks for a typo of.
+    public static let maxWordBytes = 256
 
     /// Levenshtein distance between two strings (bytes of their UTF-8).
     public static func distance(_ a: String, _ b: String) -> Int {

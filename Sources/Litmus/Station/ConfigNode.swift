@@ -1,4 +1,5 @@
 import Foundation
+import LitmusYAML
 import Yams
 
 /// One value of a configuration file with its place: the file, the line and column, and the
@@ -330,18 +331,42 @@ public struct ConfigDate: Sendable, Hashable, Comparable, CustomStringConvertibl
 public final class ConfigReader: @unchecked Sendable {
     /// Everything found so far.
     public private(set) var report = ConfigReport()
+    /// The bounds every file and text read here must keep (see ``YAMLLimits``).
+    public let limits: YAMLLimits
+    /// Why `LITMUS_YAML_LIMITS` could not be read, reported by every parse.
+    private let limitsProblem: YAMLLimitsSyntaxError?
 
-    public init() {}
+    /// A reader with `limits`, else the defaults changed by `LITMUS_YAML_LIMITS` in
+    /// `environment`.
+    public init(limits: YAMLLimits? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let limits {
+            self.limits = limits
+            limitsProblem = nil
+        } else {
+            do {
+                self.limits = try YAMLLimits(environment: environment)
+                limitsProblem = nil
+            } catch {
+                self.limits = YAMLLimits()
+                limitsProblem = error
+            }
+        }
+    }
 
-    /// Parses YAML text; syntax errors are located.
+    /// Parses YAML text; syntax errors and limits passed (``YAMLLimits``) are located.
     public func parse(_ text: String, file: String) throws(ConfigError) -> ConfigNode {
+        if let limitsProblem {
+            throw ConfigError(file: file, problem: limitsProblem.message, fix: "correct or unset \(YAMLLimits.environmentVariable)")
+        }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLInput.compose(text, limits: limits)
+        } catch let error as YAMLInputError {
+            throw ConfigError(file: file, line: error.line, column: error.column, problem: error.problem, fix: error.fix)
         } catch let error as YamlError {
             throw Self.syntaxError(error, file: file)
         } catch {
-            throw ConfigError(file: file, problem: "cannot read YAML: \(error)")
+            throw ConfigError(file: file, line: 1, column: 1, problem: "cannot read YAML: \(error)")
         }
         guard let root else {
             throw ConfigError(file: file, line: 1, column: 1, problem: "the file is empty", fix: "write the configuration as a YAML mapping")
@@ -349,16 +374,19 @@ public final class ConfigReader: @unchecked Sendable {
         return ConfigNode(node: root, file: file, path: "")
     }
 
-    /// Reads and parses a file.
-    public func load(_ path: String) throws(ConfigError) -> ConfigNode {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw ConfigError(
-                file: path, problem: exists ? "the file cannot be read (permissions?)" : "no such file",
-                fix: exists ? "make it readable" : "check the path (relative paths start at \(FileManager.default.currentDirectoryPath))")
-        }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ConfigError(file: path, problem: "the file is not UTF-8 text", fix: "save it as UTF-8")
+    /// Reads and parses a file (at most ``YAMLLimits/fileBytes`` of it).
+    ///
+    /// - Parameter reference: where another file named this one (`part: parts/buck.yaml`):
+    ///   a missing or unreadable file is reported there.
+    public func load(_ path: String, from reference: ConfigLocation? = nil) throws(ConfigError) -> ConfigNode {
+        let text: String
+        do throws(YAMLInputError) {
+            text = try YAMLInput.read(path: path, limits: limits)
+        } catch {
+            if error.line == 0, let reference {
+                throw reference.error("\(path): \(error.problem)", fix: error.fix)
+            }
+            throw ConfigError(file: path, line: error.line, column: error.column, problem: error.problem, fix: error.fix)
         }
         return try parse(text, file: path)
     }
@@ -398,10 +426,16 @@ public final class ConfigReader: @unchecked Sendable {
                 file: file, line: context.mark.line, column: context.mark.column,
                 problem: "duplicate key\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().joined(separator: ", "))",
                 fix: "each key may appear once in a mapping; merge or rename them")
-        case .reader(let problem, _, let offset, _):
-            return ConfigError(file: file, problem: "YAML reader: \(problem) at byte \(offset)", fix: "save the file as UTF-8 text without control characters")
+        case .reader(let problem, let offset, _, let yaml):
+            // Located by the bounded reader before composing; this is a fallback. Yams gives
+            // the offset in characters.
+            let prefix = offset.map { String(yaml.prefix($0)) } ?? ""
+            let at = YAMLInput.position(ofByte: prefix.utf8.count, in: Array(yaml.utf8))
+            return ConfigError(
+                file: file, line: at.line, column: at.column, problem: "YAML reader: \(problem)",
+                fix: "save the file as UTF-8 text without control characters")
         default:
-            return ConfigError(file: file, problem: "YAML: \(error)", fix: fix)
+            return ConfigError(file: file, line: 1, column: 1, problem: "YAML: \(error)", fix: fix)
         }
     }
 }
