@@ -105,9 +105,10 @@ public struct Fixture: Sendable, Equatable {
         } ?? nil
     }
 
-    /// Reads a fixture file; problems go to `reader`.
-    public static func load(path: String, reader: ConfigReader) -> Fixture? {
-        guard let root = reader.collect({ try reader.load(path) }) else { return nil }
+    /// Reads a fixture file; problems go to `reader`. `reference` is where another file named
+    /// it (a missing file is reported there).
+    public static func load(path: String, reader: ConfigReader, from reference: ConfigLocation? = nil) -> Fixture? {
+        guard let root = reader.collect({ try reader.load(path, from: reference) }) else { return nil }
         return parse(root, reader: reader)
     }
 

@@ -464,9 +464,10 @@ extension InstrumentProfile {
     ]
 
     /// Reads the profile file at `path`; its id is the file name without the extension. Every
-    /// problem is recorded in `reader`; nil when there were errors.
-    public static func load(path: String, reader: ConfigReader) -> InstrumentProfile? {
-        guard let node = reader.collect({ try reader.load(path) }) else { return nil }
+    /// problem is recorded in `reader`; nil when there were errors. `reference` is where another
+    /// file named it (an unreadable file is reported there).
+    public static func load(path: String, reader: ConfigReader, from reference: ConfigLocation? = nil) -> InstrumentProfile? {
+        guard let node = reader.collect({ try reader.load(path, from: reference) }) else { return nil }
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return parse(node, id: stem, reader: reader)
     }

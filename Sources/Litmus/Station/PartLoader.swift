@@ -25,11 +25,12 @@ public enum PartLoader {
     public static let maxDepth = 8
 
     /// Loads the part at `path` and its bases. Every problem goes to `reader`, located; the
-    /// result is nil when there was any error.
-    public static func load(path: String, reader: ConfigReader) -> Part? {
+    /// result is nil when there was any error. `reference` is where another file named the
+    /// part (a missing file is reported there).
+    public static func load(path: String, reader: ConfigReader, from reference: ConfigLocation? = nil) -> Part? {
         let before = reader.report.errors.count
         let id = stem(path)
-        guard let draft = loadDraft(path: path, chain: [id], reader: reader) else { return nil }
+        guard let draft = loadDraft(path: path, chain: [id], reader: reader, from: reference) else { return nil }
         let part = draft.finish(reader: reader)
         return reader.report.errors.count == before ? part : nil
     }
@@ -53,8 +54,8 @@ public enum PartLoader {
 
     /// Reads the file and, recursively, its bases, merged into one draft.
     /// - Parameter chain: the ids from the part first loaded down to this one.
-    static func loadDraft(path: String, chain: [String], reader: ConfigReader) -> PartDraft? {
-        guard let root = reader.collect({ () throws in try reader.load(path) }) else { return nil }
+    static func loadDraft(path: String, chain: [String], reader: ConfigReader, from reference: ConfigLocation? = nil) -> PartDraft? {
+        guard let root = reader.collect({ () throws in try reader.load(path, from: reference) }) else { return nil }
         guard var draft = PartDraft.read(root, id: chain.last!, reader: reader) else { return nil }
         guard let base = draft.base, let baseNode = draft.baseNode else {
             draft.rejectRemovals(reader: reader)
@@ -83,7 +84,7 @@ public enum PartLoader {
                 fix: hint + (parts.isEmpty ? "add \(base).yaml next to this part" : "parts here: \(parts.joined(separator: ", "))")))
             return nil
         }
-        guard let inherited = loadDraft(path: basePath, chain: chain + [base], reader: reader) else { return nil }
+        guard let inherited = loadDraft(path: basePath, chain: chain + [base], reader: reader, from: ConfigLocation(baseNode)) else { return nil }
         return merge(base: inherited, child: draft, reader: reader)
     }
 

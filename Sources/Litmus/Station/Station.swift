@@ -84,7 +84,12 @@ public struct Station: Sendable, Equatable {
     /// The instruments, in the order they open.
     public var instruments: [StationInstrument]
     /// The file it was read from; "" when built in code.
-    public var file: String = ""
+    public var file: String = "" {
+        didSet { fileDirectory = file.isEmpty ? nil : Self.absoluteDirectory(of: file) }
+    }
+    /// The absolute directory of `file`, fixed when `file` is set (so a later change of the
+    /// working directory, or a file named without a directory, cannot change it).
+    private var fileDirectory: String?
     public var locations = ConfigLocations()
 
     public init(
@@ -116,16 +121,24 @@ public struct Station: Sendable, Equatable {
     /// The instrument of `role`.
     public func instrument(_ role: String) -> StationInstrument? { instruments.first { $0.role == role } }
 
-    /// The directory of the station file, against which its relative paths resolve.
+    /// The absolute directory of the station file, against which its relative paths (and
+    /// `${station_dir}` in option values) resolve; the working directory for a station built
+    /// in code.
     public var directory: String {
-        file.isEmpty ? FileManager.default.currentDirectoryPath : (file as NSString).deletingLastPathComponent
+        fileDirectory ?? FileManager.default.currentDirectoryPath
     }
 
     /// `path` resolved against the station's directory (absolute paths unchanged).
     public func resolve(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
-        let dir = directory
-        return dir.isEmpty ? path : (dir as NSString).appendingPathComponent(path)
+        return (directory as NSString).appendingPathComponent(path)
+    }
+
+    /// The absolute directory of `file` (relative to the working directory when relative).
+    static func absoluteDirectory(of file: String) -> String {
+        let absolute = file.hasPrefix("/") ? file : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(file)
+        // `.` and `..` removed, symbolic links kept (the path the user named).
+        return URL(fileURLWithPath: (absolute as NSString).deletingLastPathComponent).standardized.path
     }
 
     static let keys = [

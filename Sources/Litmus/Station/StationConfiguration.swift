@@ -84,22 +84,28 @@ public struct StationConfiguration: Sendable {
             registry.loadSearchPath(DriverRegistry.searchPath(extra: station.pluginPaths.map(station.resolve), environment: environment))
         }
         for problem in registry.diagnostics.dropFirst(before) {
-            reader.warn(ConfigError(file: station.file, problem: "plugin not loaded: \(problem)"))
+            reader.warn(station.locations("plugin_paths", file: station.file).error("plugin not loaded: \(problem)"))
         }
 
-        // Part and fixture.
+        // Part and fixture. A file named in the station is reported at its key when missing.
         var fixture = fixtureValue
         if fixture == nil, let p = fixturePath ?? station.fixture.map(station.resolve) {
-            fixture = Fixture.load(path: p, reader: reader)
+            let reference = fixturePath == nil ? station.locations("fixture", file: station.file) : nil
+            fixture = Fixture.load(path: p, reader: reader, from: reference)
         }
         var part = partValue
+        // Whether a part file was named (then its own errors explain a missing part).
+        var partNamed = false
         if part == nil {
             if let p = partPath ?? station.part.map(station.resolve) {
-                part = PartLoader.load(path: p, reader: reader)
+                partNamed = true
+                let reference = partPath == nil ? station.locations("part", file: station.file) : nil
+                part = PartLoader.load(path: p, reader: reader, from: reference)
             } else if let id = fixture?.part {
                 let p = station.resolve("parts/\(id).yaml")
                 if FileManager.default.fileExists(atPath: p) {
-                    part = PartLoader.load(path: p, reader: reader)
+                    partNamed = true
+                    part = PartLoader.load(path: p, reader: reader, from: fixture!.locations("part", file: fixture!.file))
                 } else {
                     reader.warn(
                         fixture!.locations("part", file: fixture!.file).error(
@@ -120,7 +126,7 @@ public struct StationConfiguration: Sendable {
                 if let loaded = profiles[id] {
                     profile = loaded
                 } else if let file = profileDirs.map({ ($0 as NSString).appendingPathComponent("\(id).yaml") }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
-                    profile = InstrumentProfile.load(path: file, reader: reader)
+                    profile = InstrumentProfile.load(path: file, reader: reader, from: inst.locations("profile", file: station.file))
                     profiles[id] = profile
                 } else {
                     let known = profileDirs.flatMap { dir in
@@ -140,13 +146,14 @@ public struct StationConfiguration: Sendable {
             }
         }
         let config = StationConfiguration(station: station, fixture: fixture, part: part, profiles: profiles, roles: roles, registry: registry)
-        config.checkFixture(reader: reader)
+        config.checkFixture(reader: reader, partNamed: partNamed)
         return config
     }
 
     /// Cross-file checks of the fixture: roles exist in the station, channels are valid for the
-    /// role, pins exist in the part, the part is the fixture's.
-    private func checkFixture(reader: ConfigReader) {
+    /// role, pins exist in the part, the part is the fixture's. `partNamed`: a part file was
+    /// named but did not load (its own located errors say why, so no "no part" hint).
+    private func checkFixture(reader: ConfigReader, partNamed: Bool) {
         guard let fixture else { return }
         if let part, let named = fixture.part, named != part.id {
             reader.fail(
@@ -207,8 +214,12 @@ public struct StationConfiguration: Sendable {
                 }
             }
         }
-        if part == nil && fixture.sites.contains(where: { $0.connections.contains { $0.pin != nil } }) {
-            reader.warn(ConfigError(file: fixture.file, problem: "no part is loaded, so the fixture's pins are not checked", fix: "pass --part or set `part:` in the station or fixture"))
+        if part == nil && !partNamed,
+            let first = fixture.sites.lazy.flatMap(\.connections).first(where: { $0.pin != nil })
+        {
+            reader.warn(
+                first.locations("pin", file: fixture.file).error(
+                    "no part is loaded, so the fixture's pins are not checked", fix: "pass --part or set `part:` in the station or fixture"))
         }
     }
 }
