@@ -169,10 +169,10 @@ public struct HarnessConfig: Sendable {
                         guard !entry.key.hasPrefix("_") else {
                             throw entry.keyNode.error("unknown vector key \"\(entry.key)\"", fix: "keys starting with _ are _limits and _mocks")
                         }
-                        guard entry.value.isScalar, !entry.value.isNull else {
+                        guard entry.value.isScalar else {
                             throw entry.value.error("an explicit vector's value must be one value, found \(entry.value.found)", fix: "use a mapping of axes (a product) to sweep lists")
                         }
-                        row.append(VectorParam(entry.key, value(entry.value)))
+                        row.append(VectorParam(entry.key, try value(entry.value)))
                     }
                 }
                 rows.append(row)
@@ -203,11 +203,11 @@ public struct HarnessConfig: Sendable {
                     // A range string: it must expand (a step away from the stop is an error).
                     values = try entry.value.numbers().map { .number($0) }
                 } else if entry.value.isScalar {
-                    values = [value(entry.value)]
+                    values = [try value(entry.value)]
                 } else {
                     values = try entry.value.list("an axis: a list, a range string or one value").map { (item) throws(ConfigError) -> ParamValue in
-                        guard item.isScalar, !item.isNull else { throw item.error("an axis value must be one value, found \(item.found)") }
-                        return value(item)
+                        guard item.isScalar else { throw item.error("an axis value must be one value, found \(item.found)") }
+                        return try value(item)
                     }
                 }
                 guard !values.isEmpty else { throw entry.value.error("axis \(entry.key) has no values: the test would run nothing") }
@@ -229,9 +229,16 @@ public struct HarnessConfig: Sendable {
     }
 
     /// A scalar as a parameter: numbers unquoted, `true`/`false`, else text (never YAML 1.1's
-    /// `on`/`off` booleans).
-    static func value(_ node: ConfigNode) -> ParamValue {
-        let text = (try? node.text()) ?? ""
+    /// `on`/`off` booleans). One rule for every sweep value (an explicit vector's, a product's
+    /// or a zip's axis, a one-value axis): null (`null`, `~` or nothing) is refused, never
+    /// turned into the text "null".
+    static func value(_ node: ConfigNode) throws(ConfigError) -> ParamValue {
+        guard !node.isNull else {
+            throw node.error(
+                "a sweep value cannot be null",
+                fix: "write the value; quote it (\"null\") if the text null is meant, or remove the parameter")
+        }
+        let text = try node.text()
         if !node.isQuoted {
             if let v = ConfigNode.number(text) { return .number(v) }
             if text == "true" { return .bool(true) }
