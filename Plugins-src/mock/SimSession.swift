@@ -243,8 +243,10 @@ final class SimSession: DriverSession, MockExtensionSession {
     }
 
     /// Runs one command; returns its reply, or nil (a command, or an error was queued).
-    /// Patches answer first, then the built-in commands, the device's dialogues and its
-    /// properties.
+    /// Patches answer first, then the device's file: its dialogues, then its properties; the
+    /// built-in commands last. The file wins: a dialogue (or a property getter) for a built-in
+    /// command such as `*IDN?` gives the reply, while the built-in's effect on the device's
+    /// state (`*RST` resets the properties, `*CLS` clears the error queue) still happens.
     private func execute(_ text: Substring, _ command: SCPICommand) -> SimDevice.Reply? {
         let key = text.trimmingSCPIWhitespace().uppercased()
         if let i = patches.lastIndex(where: { $0.command == key }) {
@@ -255,21 +257,34 @@ final class SimSession: DriverSession, MockExtensionSession {
             }
             return .message(Array(reply.utf8))
         }
-        if let builtin = Builtin.compiled.first(where: { $0.pattern.matches(command) })?.builtin {
-            return run(builtin)
-        }
+        // The built-in's effect happens first, so the file's answer sees the state after it.
+        let builtin = Builtin.compiled.first(where: { $0.pattern.matches(command) }).map { run($0.builtin) }
         if let dialogue = device.dialogues.first(where: { $0.pattern.matches(command) }) {
             return dialogue.reply
         }
+        if case .handled(let reply) = runProperties(command) { return reply }
+        if let builtin { return builtin }
+        push(.undefinedHeader)
+        return nil
+    }
+
+    /// Whether the device's properties knew a command, and their reply.
+    private enum Handling {
+        case handled(SimDevice.Reply?)
+        case unhandled
+    }
+
+    /// Runs a command against the device's properties: getters, setters and actions.
+    private func runProperties(_ command: SCPICommand) -> Handling {
         for (i, property) in device.properties.enumerated() {
             if property.perChannel {
                 if property.getters.contains(where: { $0.matchesHeader(command) }) {
-                    guard let channels = channelList(command) else { return nil }
+                    guard let channels = channelList(command) else { return .handled(nil) }
                     let answer = channels.map { (keyed[i][$0] ?? values[i]).text }.joined(separator: ",")
-                    return .message(Array(answer.utf8))
+                    return .handled(.message(Array(answer.utf8)))
                 }
             } else if property.getters.contains(where: { $0.matches(command) }) {
-                return .message(Array(value(of: i).text.utf8))
+                return .handled(.message(Array(value(of: i).text.utf8)))
             }
             if let setter = property.setter, setter.matchesHeader(command) {
                 if command.parameters.isEmpty {
@@ -280,12 +295,12 @@ final class SimSession: DriverSession, MockExtensionSession {
                     case .failure(let error): push(error)
                     }
                 }
-                return nil
+                return .handled(nil)
             }
             for action in property.actions {
                 if action.pattern.takesChannelList {
                     guard action.pattern.matchesHeader(command) else { continue }
-                    guard let channels = channelList(command) else { return nil }
+                    guard let channels = channelList(command) else { return .handled(nil) }
                     for channel in channels { keyed[i][channel] = action.value }
                 } else {
                     guard action.pattern.matches(command) else { continue }
@@ -296,11 +311,10 @@ final class SimSession: DriverSession, MockExtensionSession {
                         store(action.value, in: i)
                     }
                 }
-                return nil
+                return .handled(nil)
             }
         }
-        push(.undefinedHeader)
-        return nil
+        return .unhandled
     }
 
     /// The value a getter of property `i` answers: for a selected property, the value of the
