@@ -102,9 +102,14 @@ let sections: [(String, () -> Void)] = [
     ("socket", runSocketBenchmark), ("vxi11", runVXI11Benchmark), ("hislip", runHiSLIPBenchmark),
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
 ]
+let benchUsage = "usage: litmus-bench [section...]   (no section: all)\nsections: \(sections.map(\.0).joined(separator: ", "))"
 let chosen = Set(CommandLine.arguments.dropFirst())
+if chosen.contains("--help") || chosen.contains("-h") {
+    print(benchUsage)
+    exit(0)
+}
 if let unknown = chosen.first(where: { name in !sections.contains { $0.0 == name } }) {
-    print("unknown section '\(unknown)'; sections: \(sections.map(\.0).joined(separator: ", "))")
+    FileHandle.standardError.write(Data("error: unknown argument '\(unknown)'\n\(benchUsage)\n".utf8))
     exit(2)
 }
 for (name, run) in sections where chosen.isEmpty || chosen.contains(name) {

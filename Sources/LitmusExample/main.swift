@@ -4,19 +4,63 @@
 //
 //   litmus-example [--station stations/bench_mock.yaml] [--serial SN0001] [--data data]
 //                  [--phase validation] [--guardband 10]
+//   litmus-example --help      (any other argument is an error)
 import Foundation
 import Litmus
 
-func option(_ name: String, _ fallback: String) -> String {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    return fallback
-}
+let usage = """
+    usage: litmus-example [--station FILE] [--serial SN] [--data DIR] [--phase PHASE] [--guardband PCT]
+
+    Runs the harness recipe on a bench (the mock bench by default) and writes its data.
+      --station FILE    the station file (default stations/bench_mock.yaml)
+      --serial SN       the DUT serial number (default SN0001)
+      --data DIR        the data directory (default $LITMUS_DATA_DIR, else data)
+      --phase PHASE     the test phase recorded (default validation)
+      --guardband PCT   the guardband on the product spec's limits, in percent (default 10)
+      -h, --help        print this help and exit
+    """
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     exit(1)
 }
+
+/// The options, parsed strictly: `--help` prints the usage and exits 0 before anything runs;
+/// an unknown argument or a missing value prints the error and the usage and exits 2.
+func parseOptions(_ arguments: [String]) -> [String: String] {
+    let known = ["--station", "--serial", "--data", "--phase", "--guardband"]
+    var options: [String: String] = [:]
+    var i = 0
+    func usageError(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
+        exit(2)
+    }
+    while i < arguments.count {
+        let argument = arguments[i]
+        if argument == "-h" || argument == "--help" {
+            print(usage)
+            exit(0)
+        }
+        var name = argument
+        var value: String?
+        if let eq = argument.firstIndex(of: "="), argument.hasPrefix("--") {
+            name = String(argument[..<eq])
+            value = String(argument[argument.index(after: eq)...])
+        }
+        guard known.contains(name) else { usageError("unknown argument '\(argument)'") }
+        if value == nil {
+            i += 1
+            guard i < arguments.count else { usageError("\(name) needs a value") }
+            value = arguments[i]
+        }
+        options[name] = value
+        i += 1
+    }
+    return options
+}
+
+let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
+func option(_ name: String, _ fallback: String) -> String { options[name] ?? fallback }
 
 let stationFile = option("--station", "stations/bench_mock.yaml")
 let serial = option("--serial", "SN0001")

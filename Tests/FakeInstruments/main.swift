@@ -7,10 +7,23 @@
 //   litmus-fake-instruments hislip [--port N]                  HiSLIP
 import Foundation
 
+let usage = """
+    usage: litmus-fake-instruments socket [--port N] [--serial S] [--ipv6] [--fault KIND]   raw SCPI socket
+           litmus-fake-instruments vxi11 [--port N] [options]     VXI-11 (--port is the portmapper's)
+           litmus-fake-instruments hislip [--port N] [options]    HiSLIP
+    Each server prints `port <n>` once it listens and serves until its standard input closes.
+    An unknown option is an error that names the options of that server.
+    """
+
 // Servers print their `port <n>` line with FileHandle.standardOutput.write (unbuffered).
 let arguments = Array(CommandLine.arguments.dropFirst())
+// --help anywhere prints the usage and exits 0 before any server starts.
+if arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    exit(0)
+}
 guard let command = arguments.first else {
-    FileHandle.standardError.write(Data("usage: litmus-fake-instruments socket|vxi11|hislip [options]\n".utf8))
+    FileHandle.standardError.write(Data("error: no server named\n\(usage)\n".utf8))
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
@@ -29,6 +42,6 @@ case "socket": SocketServer.main(rest)
 case "vxi11": VXI11Server.main(rest)
 case "hislip": HiSLIPServer.main(rest)
 default:
-    FileHandle.standardError.write(Data("unknown server '\(command)'; use socket, vxi11 or hislip\n".utf8))
+    FileHandle.standardError.write(Data("error: unknown server '\(command)'; use socket, vxi11 or hislip\n\(usage)\n".utf8))
     exit(2)
 }

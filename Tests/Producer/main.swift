@@ -39,11 +39,30 @@ func fail(_ text: String) -> Never {
     exit(2)
 }
 
+let usage = """
+    usage: litmus-test-producer crash <dataDir> <session-uuid>
+           litmus-test-producer flush <dataDir> <session-uuid> <count>
+           litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>
+    """
+
 let arguments = CommandLine.arguments
 
-if arguments.count >= 2 && arguments[1] == "hold-lock" {
-    guard arguments.count == 7, let seconds = Double(arguments[6]) else {
-        fail("usage: litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>")
+// Strict arguments: --help prints the usage and exits 0; anything else that is not one of the
+// forms above prints the usage and exits 2, before anything is written.
+if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    exit(0)
+}
+let expectedCount = ["crash": 4, "flush": 5, "hold-lock": 7]
+guard arguments.count >= 2, let expected = expectedCount[arguments[1]], arguments.count == expected else {
+    fail(
+        (arguments.count >= 2 && expectedCount[arguments[1]] == nil
+            ? "unknown mode '\(arguments[1])'" : "wrong number of arguments") + "\n" + usage)
+}
+
+if arguments[1] == "hold-lock" {
+    guard let seconds = Double(arguments[6]) else {
+        fail("<seconds> must be a number\n" + usage)
     }
     let locks = ResourceLocks(directory: arguments[2])
     do {
@@ -61,8 +80,8 @@ if arguments.count >= 2 && arguments[1] == "hold-lock" {
         exit(3)
     }
 }
-guard arguments.count >= 4, let session = UUID(uuidString: arguments[3]) else {
-    fail("usage: litmus-test-producer crash|flush <dataDir> <session-uuid> [count]")
+guard let session = UUID(uuidString: arguments[3]) else {
+    fail("<session-uuid> must be a UUID\n" + usage)
 }
 let mode = arguments[1]
 let store = EventStore(dataDir: arguments[2])
@@ -99,7 +118,7 @@ do {
             if next % 50 == 0 { usleep(300) }
         }
     case "flush":
-        guard arguments.count >= 5, let count = Int(arguments[4]) else { fail("flush needs a count") }
+        guard let count = Int(arguments[4]) else { fail("flush needs a count\n" + usage) }
         try emit(Event(sessionID: session, runID: run, .runStarted(RunStarted(dutSerial: "SN-FLUSH"))))
         for _ in 0..<count { try emit(measurement(next)) }
         try log.flush()
