@@ -255,46 +255,106 @@ import Testing
     }
 }
 
-/// Mutated configuration files never crash the loaders, and every problem is located.
+/// Mutated configuration files never crash the loaders, and every problem is located: every
+/// error has a file, a line and a column (issue 12 item 27), including byte-level damage
+/// (invalid UTF-8, control characters, truncation) and references to files that do not exist.
 @Suite struct ConfigFuzzTests {
+    /// One mutation of the bytes of a file.
+    static func mutate(_ bytes: inout [UInt8], using rng: inout SplitMix64) {
+        let alphabet = Array("{}[]:,-#&*!|>'\"%@ \n\tabcXYZ019.~?".utf8)
+        // Bytes that are not text: invalid UTF-8 (a lone continuation byte, a truncated
+        // sequence, an encoded surrogate, 0xFF), control characters, NUL, a BOM in the middle.
+        let damage: [[UInt8]] = [[0x80], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xFF], [0x00], [0x01], [0x1B], [0x7F], [0x0B], [0xEF, 0xBB, 0xBF]]
+        guard !bytes.isEmpty else { return }
+        let at = Int.random(in: 0..<bytes.count, using: &rng)
+        switch Int.random(in: 0..<7, using: &rng) {
+        case 0: bytes.remove(at: at)
+        case 1: bytes.insert(alphabet.randomElement(using: &rng)!, at: at)
+        case 2: bytes[at] = alphabet.randomElement(using: &rng)!
+        case 3:
+            let end = min(bytes.count, at + Int.random(in: 1...40, using: &rng))
+            bytes.removeSubrange(at..<end)
+        case 4: bytes.insert(contentsOf: damage.randomElement(using: &rng)!, at: at)
+        case 5: bytes.removeSubrange(at...)  // truncated
+        default:
+            // A reference to a file that does not exist.
+            let text = String(decoding: bytes, as: UTF8.self)
+            for (from, to) in [
+                ("fixtures/buck_fixture.yaml", "fixtures/gone.yaml"), ("parts/buck_3v3.yaml", "parts/gone.yaml"),
+                ("profile: generic_scpi_dmm", "profile: gone"), ("part: buck_3v3", "part: gone"),
+                ("bench_devices.yaml", "gone_devices.yaml"),
+            ] where text.contains(from) && Bool.random(using: &rng) {
+                bytes = Array(text.replacingOccurrences(of: from, with: to).utf8)
+                return
+            }
+            bytes.insert(damage.randomElement(using: &rng)!.first!, at: at)
+        }
+    }
+
     @Test func mutatedFilesGiveLocatedErrors() throws {
-        var rng = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(seed: seed)
         let root = TestPlugins.packageRoot + "/stations/"
         let sources = try ["bench_mock.yaml", "fixtures/buck_fixture.yaml", "parts/buck_3v3.yaml", "profiles/generic_scpi_psu.yaml"].map {
             ($0, Array(try String(contentsOfFile: root + $0, encoding: .utf8).utf8))
         }
-        let alphabet = Array("{}[]:,-#&*!|>'\"%@ \n\tabcXYZ019.~?".utf8)
         let s = try StationScratch()
-        for i in 0..<600 {
+        var errors = 0
+        for i in 0..<800 {
             let (name, original) = sources[i % sources.count]
             var bytes = original
-            for _ in 0..<Int.random(in: 1...4, using: &rng) where !bytes.isEmpty {
-                let at = Int.random(in: 0..<bytes.count, using: &rng)
-                switch Int.random(in: 0..<4, using: &rng) {
-                case 0: bytes.remove(at: at)
-                case 1: bytes.insert(alphabet.randomElement(using: &rng)!, at: at)
-                case 2: bytes[at] = alphabet.randomElement(using: &rng)!
-                default:
-                    let end = min(bytes.count, at + Int.random(in: 1...40, using: &rng))
-                    bytes.removeSubrange(at..<end)
-                }
-            }
-            let path = try s.write(name, String(decoding: bytes, as: UTF8.self))
-            let reader = ConfigReader()
+            for _ in 0..<Int.random(in: 1...4, using: &rng) { Self.mutate(&bytes, using: &rng) }
+            let path = s.dir + "/" + name
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let reader = ConfigReader(environment: [:])
+            var report = ConfigReport()
             switch name {
             case "bench_mock.yaml":
-                let (_, report) = StationConfiguration.load(station: path, registry: TestPlugins.registry, environment: [:])
-                for e in report.errors { #expect(!e.file.isEmpty && !e.problem.isEmpty, "\(e)") }
+                report = StationConfiguration.load(station: path, registry: TestPlugins.registry, environment: [:]).1
             case "fixtures/buck_fixture.yaml": _ = Fixture.load(path: path, reader: reader)
             case "parts/buck_3v3.yaml": _ = PartLoader.load(path: path, reader: reader)
             default: _ = InstrumentProfile.load(path: path, reader: reader)
             }
-            for e in reader.report.errors {
-                #expect(e.file == path, "\(e)")
-                #expect(!e.problem.isEmpty)
+            report.merge(reader.report)
+            for e in report.errors + report.warnings {
+                errors += 1
+                #expect(!e.file.isEmpty && !e.problem.isEmpty, "seed \(seed), file \(i): \(e)")
+                #expect(e.line > 0 && e.column > 0, "seed \(seed), file \(i) (\(name)): no position: \(e)")
+                if name != "bench_mock.yaml" { #expect(e.file == path, "seed \(seed), file \(i): \(e)") }
             }
-            try s.write(name, String(decoding: original, as: UTF8.self))
+            try Data(original).write(to: URL(fileURLWithPath: path))
         }
+        #expect(errors > 200)  // the mutations do find problems
+    }
+
+    /// The byte-level cases, one by one, with their exact positions.
+    @Test func byteLevelDamageIsLocated() throws {
+        let s = try StationScratch()
+        func firstError(_ bytes: [UInt8]) throws -> ConfigError {
+            let path = s.dir + "/station.yaml"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let reader = ConfigReader(environment: [:])
+            _ = Station.load(path: path, reader: reader)
+            return try #require(reader.report.errors.first)
+        }
+        let head = Array("id: station\nname: caf".utf8)
+        // Invalid UTF-8: a lone 0xFF after "caf" on line 2 (column 10; "é" would be one column).
+        let notUTF8 = try firstError(head + [0xFF] + Array("\n".utf8))
+        #expect((notUTF8.line, notUTF8.column) == (2, 10), "\(notUTF8)")
+        #expect(notUTF8.problem.contains("not UTF-8") && notUTF8.problem.contains("byte 21"), "\(notUTF8)")
+        // Columns count characters: after "é" (2 bytes) the next character is column 11.
+        let afterAccent = try firstError(head + [0xC3, 0xA9, 0xFF])
+        #expect((afterAccent.line, afterAccent.column) == (2, 11), "\(afterAccent)")
+        // A control character (ESC) in a value: "control characters are not allowed".
+        let control = try firstError(Array("id: station\r\nname: a".utf8) + [0x1B] + Array("b\n".utf8))
+        #expect((control.line, control.column) == (2, 8), "\(control)")
+        #expect(control.problem.contains("control characters"), "\(control)")
+        // Truncated in a quoted value.
+        let truncated = try firstError(Array("id: station\nname: \"open".utf8))
+        #expect(truncated.line == 2 && truncated.column > 0, "\(truncated)")
+        // An empty file.
+        let empty = try firstError([])
+        #expect((empty.line, empty.column) == (1, 1), "\(empty)")
     }
 }
 
