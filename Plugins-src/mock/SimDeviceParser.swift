@@ -398,10 +398,19 @@ struct SimDeviceParser {
         return value
     }
 
+    /// The longest command pattern (SCPI headers are short; a megabyte pattern took seconds).
+    static let maximumPatternLength = 1024
+
     private func pattern(_ node: Node, _ path: [String]) throws -> SCPIPattern {
+        let text = try string(node, path)
+        guard text.utf8.count <= Self.maximumPatternLength else {
+            throw fail(
+                node, path,
+                "the command pattern is \(text.utf8.count) bytes long; at most \(Self.maximumPatternLength) are accepted")
+        }
         do {
-            return try SCPIPattern(try string(node, path))
-        } catch let error as SCPIPatternError {
+            return try SCPIPattern(text)
+        } catch {
             throw fail(node, path, "\(error.message); write SCPI notation such as \"MEASure:VOLTage:DC?\"")
         }
     }

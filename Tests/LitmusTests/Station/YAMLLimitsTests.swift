@@ -134,6 +134,14 @@ import Testing
         let (_, report) = s.load("station.yaml")
         let error = try #require(report.errors.first { $0.keyPath == "instruments.dmm.profile" }, "\(report)")
         #expect(error.line == 6 && !error.fix.contains("did you mean"), "\(error.fix)")
+
+        // A simulated device's command pattern: SCPI headers are short, a 1 MB one took seconds.
+        let sim = try Self.write("devices:\n  dmm:\n    dialogues:\n      - {q: \"\(String(repeating: "A", count: 2000))?\", r: \"1\"}\n", "longq.yaml")
+        let simError = try #require(throws: DriverError.self) {
+            try TestPlugins.registry.open("SIM::dmm::INSTR", options: ["description": .string(sim)])
+        }
+        #expect(simError.message.contains("\(sim):4:13"), "\(simError.message)")
+        #expect(simError.message.contains("at most 1024"), "\(simError.message)")
     }
 
     @Test func endlessFilesAreReadNoFurtherThanTheLimit() throws {
