@@ -21,8 +21,8 @@ public struct YAMLLimits: Sendable, Equatable {
     public var depth: Int
 
     public init(
-        fileBytes: Int = 8 << 20, scalarBytes: Int = 1 << 20, nodes: Int = 500_000, aliases: Int = 10_000,
-        textBytes: Int = 64 << 20, depth: Int = 100
+        fileBytes: Int = 8 << 20, scalarBytes: Int = 1 << 20, nodes: Int = 250_000, aliases: Int = 10_000,
+        textBytes: Int = 16 << 20, depth: Int = 100
     ) {
         self.fileBytes = fileBytes
         self.scalarBytes = scalarBytes

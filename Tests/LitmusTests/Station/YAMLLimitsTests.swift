@@ -49,7 +49,7 @@ import Testing
         #expect(station == nil)
         Self.expectLimitError(report.errors, file: path, limit: "nodes")
         // The bomb is refused at the first alias that goes past the limit (level 5, the
-        // first level worth more than 500,000 values), not after expanding anything.
+        // first level worth more than 250,000 values), not after expanding anything.
         #expect(report.errors.first?.line == 6, "\(report)")
 
         // A fixture, a part, an instrument profile.
