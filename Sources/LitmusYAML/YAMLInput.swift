@@ -50,7 +50,8 @@ public enum YAMLInput {
         let at = position(ofByte: offset, in: bytes)
         throw YAMLInputError(
             line: at.line, column: at.column,
-            problem: "the file is not UTF-8 text: byte \(offset) (0x\(String(bytes[min(offset, bytes.count - 1)], radix: 16))) is not valid UTF-8",
+            problem: "the file is not UTF-8 text: byte \(offset) "
+                + "(0x\(String(bytes[min(offset, bytes.count - 1)], radix: 16))) is not valid UTF-8",
             fix: "save the file as UTF-8")
     }
 
@@ -63,8 +64,9 @@ public enum YAMLInput {
         return try Yams.compose(yaml: text)
     }
 
-    /// Walks libyaml's events of `text` and throws at the first limit passed. A syntax error
-    /// ends the walk quietly: composing reports it, at the same place.
+    /// Walks libyaml's events of `text` and throws at the first limit passed, or at a reader
+    /// error (a control character, bad UTF-8), located by its byte offset. Any other syntax
+    /// error ends the walk quietly: composing reports it, at the same place.
     public static func check(_ text: String, limits: YAMLLimits) throws(YAMLInputError) {
         var text = text
         let size = text.utf8.count
@@ -81,8 +83,9 @@ public enum YAMLInput {
 
     /// The 1-based line and column (in characters) of byte `offset`: lines end at `\n`, `\r\n`
     /// or `\r`, as in YAML.
-    public static func position<Bytes: RandomAccessCollection<UInt8>>(ofByte offset: Int, in bytes: Bytes) -> (line: Int, column: Int)
-    where Bytes.Index == Int {
+    public static func position<Bytes: RandomAccessCollection<UInt8>>(
+        ofByte offset: Int, in bytes: Bytes
+    ) -> (line: Int, column: Int) where Bytes.Index == Int {
         var line = 1
         var column = 1
         var i = bytes.startIndex
@@ -229,10 +232,13 @@ private struct EventWalk {
         bytes += length
         let via = alias.map { ": alias *\($0) stands for \(count) values" } ?? ""
         if nodes > limits.nodes {
-            throw .exceeded(.nodes, limits, at: at, "the document holds more than \(limits.nodes) values once aliases are expanded\(via)")
+            throw .exceeded(
+                .nodes, limits, at: at, "the document holds more than \(limits.nodes) values once aliases are expanded\(via)")
         }
         if bytes > limits.textBytes {
-            throw .exceeded(.textBytes, limits, at: at, "the document holds more than \(limits.textBytes) bytes of text once aliases are expanded\(via)")
+            throw .exceeded(
+                .textBytes, limits, at: at,
+                "the document holds more than \(limits.textBytes) bytes of text once aliases are expanded\(via)")
         }
     }
 

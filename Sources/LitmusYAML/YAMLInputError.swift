@@ -40,7 +40,8 @@ public struct YAMLInputError: Error, Sendable, Equatable, CustomStringConvertibl
             }
         let advice =
             switch limit {
-            case .nodes, .aliases, .textBytes: "write the values out instead of repeating large anchors with aliases, or split the file"
+            case .nodes, .aliases, .textBytes:
+                "write the values out instead of repeating large anchors with aliases, or split the file"
             case .scalarBytes: "keep large data out of configuration files (name a file instead)"
             case .fileBytes: "split the file"
             case .depth: "nest less deeply"

@@ -273,7 +273,8 @@ public enum Suggest {
         let limit = max(2, word.count / 3)
         let length = word.utf8.count
         guard length <= maxWordBytes else { return nil }
-        let scored = candidates.filter { abs($0.utf8.count - length) <= limit }.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+        let scored = candidates.filter { abs($0.utf8.count - length) <= limit }
+            .map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         return best.1 <= limit ? best.0 : nil
     }

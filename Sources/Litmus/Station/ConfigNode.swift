@@ -384,7 +384,10 @@ public final class ConfigReader: @unchecked Sendable {
             text = try YAMLInput.read(path: path, limits: limits)
         } catch {
             if error.line == 0, let reference {
-                throw reference.error("\(path): \(error.problem)", fix: error.fix)
+                let missing = !FileManager.default.fileExists(atPath: path)
+                throw reference.error(
+                    "\(path): \(error.problem)",
+                    fix: missing ? "check the name (a relative path starts at the directory of \(reference.file))" : error.fix)
             }
             throw ConfigError(file: path, line: error.line, column: error.column, problem: error.problem, fix: error.fix)
         }

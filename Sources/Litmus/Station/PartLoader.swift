@@ -54,7 +54,9 @@ public enum PartLoader {
 
     /// Reads the file and, recursively, its bases, merged into one draft.
     /// - Parameter chain: the ids from the part first loaded down to this one.
-    static func loadDraft(path: String, chain: [String], reader: ConfigReader, from reference: ConfigLocation? = nil) -> PartDraft? {
+    static func loadDraft(
+        path: String, chain: [String], reader: ConfigReader, from reference: ConfigLocation? = nil
+    ) -> PartDraft? {
         guard let root = reader.collect({ () throws in try reader.load(path, from: reference) }) else { return nil }
         guard var draft = PartDraft.read(root, id: chain.last!, reader: reader) else { return nil }
         guard let base = draft.base, let baseNode = draft.baseNode else {
@@ -84,7 +86,8 @@ public enum PartLoader {
                 fix: hint + (parts.isEmpty ? "add \(base).yaml next to this part" : "parts here: \(parts.joined(separator: ", "))")))
             return nil
         }
-        guard let inherited = loadDraft(path: basePath, chain: chain + [base], reader: reader, from: ConfigLocation(baseNode)) else { return nil }
+        guard let inherited = loadDraft(path: basePath, chain: chain + [base], reader: reader, from: ConfigLocation(baseNode))
+        else { return nil }
         return merge(base: inherited, child: draft, reader: reader)
     }
 

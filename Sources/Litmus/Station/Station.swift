@@ -136,7 +136,8 @@ public struct Station: Sendable, Equatable {
 
     /// The absolute directory of `file` (relative to the working directory when relative).
     static func absoluteDirectory(of file: String) -> String {
-        let absolute = file.hasPrefix("/") ? file : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(file)
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = file.hasPrefix("/") ? file : (cwd as NSString).appendingPathComponent(file)
         // `.` and `..` removed, symbolic links kept (the path the user named).
         return URL(fileURLWithPath: (absolute as NSString).deletingLastPathComponent).standardized.path
     }
