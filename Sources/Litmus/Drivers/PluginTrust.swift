@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Whether a plugin may be loaded from where it is: checked before `dlopen`, because loading
+/// a plugin runs its code (its constructors run inside `dlopen`, before any entry point).
+///
+/// As ssh and sudo check their files: the file and every directory above it, up to `/`,
+/// must be owned by root or by the user running litmus, and writable by no one else (no
+/// group or other write bit). A sticky world-writable directory such as `/tmp` does not make
+/// a path safe: anyone can still add a file next to yours. The check is made on the resolved
+/// path (symbolic links followed), which is the path then handed to `dlopen`.
+enum PluginTrust {
+    /// Throws ``PluginLoadError/Code/untrusted`` when the file at `path` (absolute, resolved)
+    /// or a directory above it may be written by someone other than root and this user.
+    static func check(file path: String) throws(PluginLoadError) {
+        if let problem = problem(path, isFile: true) {
+            throw refusal(path, problem)
+        }
+    }
+
+    /// The same check for a search directory (its files are checked as they are loaded).
+    static func check(directory path: String) throws(PluginLoadError) {
+        if let problem = problem(path, isFile: false) {
+            throw refusal(path, problem)
+        }
+    }
+
+    private static func refusal(_ path: String, _ problem: (what: String, fix: String)) -> PluginLoadError {
+        PluginLoadError(
+            .untrusted, path: path,
+            problem: "refused before loading any of its code: \(problem.what), so someone else could put their "
+                + "own code in its place",
+            fix: "\(problem.fix); or install the plugin in a directory that only you or root can write "
+                + "(e.g. /usr/local/lib/litmus, or a directory of your own) and name that one")
+    }
+
+    /// What makes `path` unsafe, and the fix; nil when it is safe. Walks from `path` up to `/`.
+    static func problem(_ path: String, isFile: Bool) -> (what: String, fix: String)? {
+        guard path.hasPrefix("/") else {
+            return ("the path is relative", "name it by an absolute path")
+        }
+        let me = geteuid()
+        var current = path
+        var first = true
+        while true {
+            var st = stat()
+            guard lstat(current, &st) == 0 else {
+                return ("\(current) cannot be examined (\(String(cString: strerror(errno))))", "check the path")
+            }
+            let kind = st.st_mode & S_IFMT
+            let what = first ? (isFile ? "the file" : "the directory") : "the directory \(current) above it"
+            if kind == S_IFLNK {
+                return ("\(what) changed into a symbolic link while it was checked", "check who is changing it")
+            }
+            if first && isFile && kind != S_IFREG {
+                return ("it is not a regular file", "name the shared library itself")
+            }
+            if !first || !isFile, kind != S_IFDIR {
+                return ("\(current) is not a directory", "check the path")
+            }
+            if st.st_uid != 0 && st.st_uid != me {
+                return (
+                    "\(what) belongs to uid \(st.st_uid), neither root nor this user (uid \(me))",
+                    "chown it to root or to yourself (chown root \(current))"
+                )
+            }
+            if st.st_mode & 0o022 != 0 {
+                let mode = String(st.st_mode & 0o7777, radix: 8)
+                let who = st.st_mode & 0o002 != 0 ? "every user" : "its group"
+                let fix =
+                    st.st_mode & S_ISVTX != 0
+                    ? "move it out of \(current): a sticky directory still lets anyone add files next to yours"
+                    : "remove that write permission (chmod go-w \(current))"
+                return ("\(what) is writable by \(who) (mode \(mode))", fix)
+            }
+            first = false
+            if current == "/" { return nil }
+            let cut = current.lastIndex(of: "/")!
+            current = cut == current.startIndex ? "/" : String(current[..<cut])
+        }
+    }
+}
