@@ -68,6 +68,8 @@ import Glibc
     @Test func aGroupWritableOrForeignPluginFileIsRefused() throws {
         let dir = try trustedDirectory("file")
         let (plugin, marker) = try markerPlugin(in: dir, label: "file")
+        // Group 4321 is no one's private group.
+        #expect(chown(plugin, geteuid(), 4321) == 0)
         #expect(chmod(plugin, 0o775) == 0)
         let writable = try #require(throws: PluginLoadError.self) { try DriverRegistry().loadPlugin(at: plugin) }
         #expect(writable.code == .untrusted)
@@ -81,6 +83,28 @@ import Glibc
         #expect(foreign.code == .untrusted)
         #expect(foreign.problem.contains("belongs to uid 4321, neither root nor this user"), "\(foreign)")
         #expect(!exists(marker))
+    }
+
+    @Test func groupWriteIsAcceptedOnlyForTheOwnersPrivateGroup() throws {
+        // A group whose one member is the owner (umask 002 with per-user groups) writes
+        // nothing another user could; a group with no member, or with others, is not private.
+        let me = geteuid()
+        let primary = try #require(getpwuid(me)).pointee.pw_gid
+        var sharers: [uid_t] = []
+        setpwent()
+        while let entry = getpwent() { if entry.pointee.pw_gid == primary { sharers.append(entry.pointee.pw_uid) } }
+        endpwent()
+        let listed = getgrgid(primary)?.pointee.gr_mem?[0] != nil
+        #expect(PluginTrust.isPrivateGroup(primary, of: me) == (sharers == [me] && !listed))
+        #expect(!PluginTrust.isPrivateGroup(4321, of: me))  // no such group / no member
+        if sharers == [me] && !listed {
+            let dir = try trustedDirectory("private-group")
+            let (plugin, marker) = try markerPlugin(in: dir, label: "private-group")
+            #expect(chown(plugin, me, primary) == 0 && chmod(plugin, 0o775) == 0)
+            #expect(chown(dir, me, primary) == 0 && chmod(dir, 0o775) == 0)
+            try DriverRegistry().loadPlugin(at: plugin)
+            #expect(exists(marker))
+        }
     }
 
     @Test func aPluginUnderTheTemporaryDirectoryIsRefusedStickyOrNot() throws {

@@ -3,15 +3,18 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Whether a plugin may be loaded from where it is: checked before `dlopen`, because loading
 /// a plugin runs its code (its constructors run inside `dlopen`, before any entry point).
 ///
 /// As ssh and sudo check their files: the file and every directory above it, up to `/`,
-/// must be owned by root or by the user running litmus, and writable by no one else (no
-/// group or other write bit). A sticky world-writable directory such as `/tmp` does not make
-/// a path safe: anyone can still add a file next to yours. The check is made on the resolved
-/// path (symbolic links followed), which is the path then handed to `dlopen`.
+/// must be owned by root or by the user running litmus, and writable by no one else: no
+/// other write bit, and no group write bit unless the group is the owner's private group
+/// (its one member is the owner, as with a umask of 002 on Debian and Ubuntu; Debian's ssh
+/// accepts the same). A sticky world-writable directory such as `/tmp` does not make a path
+/// safe: anyone can still add a file next to yours. The check is made on the resolved path
+/// (symbolic links followed), which is the path then handed to `dlopen`.
 enum PluginTrust {
     /// Throws ``PluginLoadError/Code/untrusted`` when the file at `path` (absolute, resolved)
     /// or a directory above it may be written by someone other than root and this user.
@@ -67,7 +70,7 @@ enum PluginTrust {
                     "chown it to root or to yourself (chown root \(current))"
                 )
             }
-            if st.st_mode & 0o022 != 0 {
+            if st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && !isPrivateGroup(st.st_gid, of: st.st_uid)) {
                 let mode = String(st.st_mode & 0o7777, radix: 8)
                 let who = st.st_mode & 0o002 != 0 ? "every user" : "its group"
                 let fix =
@@ -81,5 +84,31 @@ enum PluginTrust {
             let cut = current.lastIndex(of: "/")!
             current = cut == current.startIndex ? "/" : String(current[..<cut])
         }
+    }
+
+    private static let accountsLock = NSLock()
+
+    /// Whether group `gid` has exactly one member, `owner`: as its primary group or as its
+    /// only listed member (a group with no member at all is not private: such groups serve
+    /// setgid programs).
+    static func isPrivateGroup(_ gid: gid_t, of owner: uid_t) -> Bool {
+        // getpwent walks one process-wide cursor; getgrgid and getpwuid share static buffers.
+        accountsLock.lock()
+        defer { accountsLock.unlock() }
+        guard let group = getgrgid(gid), let account = getpwuid(owner) else { return false }
+        let ownerName = String(cString: account.pointee.pw_name)
+        var members = 0
+        setpwent()
+        defer { endpwent() }
+        while let entry = getpwent() {
+            guard entry.pointee.pw_gid == gid else { continue }
+            if entry.pointee.pw_uid != owner { return false }
+            members += 1
+        }
+        if let list = group.pointee.gr_mem, let first = list[0] {
+            if String(cString: first) != ownerName || list[1] != nil { return false }
+            members += 1
+        }
+        return members > 0
     }
 }
