@@ -107,17 +107,34 @@ import Glibc
         }
     }
 
-    @Test func aPluginUnderTheTemporaryDirectoryIsRefusedStickyOrNot() throws {
-        // /tmp is sticky and world-writable: anyone can add a file there.
+    @Test func aPrivateFolderInsideTheStickyTemporaryDirectoryIsSafeButTheDirectoryItselfIsNot() throws {
+        // /tmp is sticky and world-writable: no one else can replace an entry of ours in it (so a
+        // private folder inside it is safe, as a clone under /tmp must be), but anyone can add a
+        // plugin to /tmp itself, so /tmp as a search directory is refused.
         let dir = "/tmp/litmus-plugin-trust-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(chmod(dir, 0o700) == 0)  // private: only /tmp above it is open to all
+        #expect(chmod(dir, 0o700) == 0)
         let (plugin, marker) = try markerPlugin(in: dir, label: "tmp")
+        try DriverRegistry().loadPlugin(at: plugin)
+        #expect(exists(marker))
+
+        let registry = DriverRegistry()
+        registry.loadSearchPath(["/tmp"])
+        let refusal = try #require(registry.diagnostics.first { $0.code == .untrusted }, "\(registry.diagnostics)")
+        #expect(refusal.problem.contains("is writable by every user (mode 1777)"), "\(refusal)")
+        #expect(refusal.fix.hasPrefix("name a directory of your own inside /tmp"), "\(refusal)")
+    }
+
+    @Test func aWorldWritableFolderInsideTheTemporaryDirectoryIsRefused() throws {
+        let dir = "/tmp/litmus-plugin-trust-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (plugin, marker) = try markerPlugin(in: dir, label: "tmp-open")
+        #expect(chmod(dir, 0o777) == 0)
         let error = try #require(throws: PluginLoadError.self) { try DriverRegistry().loadPlugin(at: plugin) }
         #expect(error.code == .untrusted)
-        #expect(error.problem.contains("is writable by every user (mode 1777)"), "\(error)")
-        #expect(error.fix.hasPrefix("move it out of /tmp"), "\(error)")
+        #expect(error.problem.contains("is writable by every user (mode 777)"), "\(error)")
         #expect(!exists(marker))
     }
 

@@ -12,9 +12,11 @@ import Foundation
 /// must be owned by root or by the user running litmus, and writable by no one else: no
 /// other write bit, and no group write bit unless the group is the owner's private group
 /// (its one member is the owner, as with a umask of 002 on Debian and Ubuntu; Debian's ssh
-/// accepts the same). A sticky world-writable directory such as `/tmp` does not make a path
-/// safe: anyone can still add a file next to yours. The check is made on the resolved path
-/// (symbolic links followed), which is the path then handed to `dlopen`.
+/// accepts the same). A sticky directory owned by root or the user (such as `/tmp`) is safe
+/// *above* the path: no one else can rename, remove or replace the entry of yours inside it.
+/// It is not safe as a search directory itself, since anyone can add a plugin there. The check
+/// is made on the resolved path (symbolic links followed), which is the path then handed to
+/// `dlopen`.
 enum PluginTrust {
     /// Throws ``PluginLoadError/Code/untrusted`` when the file at `path` (absolute, resolved)
     /// or a directory above it may be written by someone other than root and this user.
@@ -70,12 +72,17 @@ enum PluginTrust {
                     "chown it to root or to yourself (chown root \(current))"
                 )
             }
-            if st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && !isPrivateGroup(st.st_gid, of: st.st_uid)) {
+            // Above the path (not the search directory itself), a sticky directory protects the
+            // entry below it, which was checked to be root's or this user's.
+            let protectsEntryBelow = !first && st.st_mode & S_ISVTX != 0
+            if !protectsEntryBelow,
+                st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && !isPrivateGroup(st.st_gid, of: st.st_uid))
+            {
                 let mode = String(st.st_mode & 0o7777, radix: 8)
                 let who = st.st_mode & 0o002 != 0 ? "every user" : "its group"
                 let fix =
                     st.st_mode & S_ISVTX != 0
-                    ? "move it out of \(current): a sticky directory still lets anyone add files next to yours"
+                    ? "name a directory of your own inside \(current) instead: a sticky directory still lets anyone add plugins to it"
                     : "remove that write permission (chmod go-w \(current))"
                 return ("\(what) is writable by \(who) (mode \(mode))", fix)
             }
