@@ -18,7 +18,7 @@ struct DriversCommand: ParsableCommand {
 
         func loadRegistry() -> DriverRegistry {
             let registry = DriverRegistry()
-            registry.loadSearchPath(DriverRegistry.searchPath(extra: pluginPaths))
+            registry.loadSearchPath(DriverRegistry.searchPath(extra: DriverRegistry.absolutePaths(pluginPaths)))
             return registry
         }
     }

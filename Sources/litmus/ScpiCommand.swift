@@ -60,14 +60,17 @@ struct ScpiCommand: ParsableCommand {
     @Option(name: .customLong("plugin-path"), help: "Extra plugin files or directories (repeatable).")
     var pluginPaths: [String] = []
 
+    @Flag(help: "Load the plugin directories a role's station file names (plugin_paths): only for a station file you trust.")
+    var allowStationPlugins = false
+
     func run() throws {
         let registry = DriverRegistry()
-        registry.loadSearchPath(DriverRegistry.searchPath(extra: pluginPaths))
+        registry.loadSearchPath(DriverRegistry.searchPath(extra: DriverRegistry.absolutePaths(pluginPaths)))
         let session: ScpiSession
         do {
             session = try ScpiSession.open(
                 target, driverID: driverID, options: options, registry: registry, mock: mock, sendInit: !noInit,
-                lock: !noLock)
+                lock: !noLock, allowStationPlugins: allowStationPlugins)
         } catch {
             printError("error: \(error)")
             // A plugin that did not load may be why no driver opens the resource.
@@ -126,14 +129,14 @@ final class ScpiSession {
     /// Opens `target`: `role@station.yaml`, else a resource string.
     static func open(
         _ target: String, driverID: String?, options: [String], registry: DriverRegistry, mock: Bool, sendInit: Bool,
-        lock: Bool
+        lock: Bool, allowStationPlugins: Bool = false
     ) throws -> ScpiSession {
         if let at = target.firstIndex(of: "@") {
             let role = String(target[..<at])
             let station = String(target[target.index(after: at)...])
             return try openRole(
                 role, station: station, driverID: driverID, options: options, registry: registry, mock: mock,
-                sendInit: sendInit, lock: lock)
+                sendInit: sendInit, lock: lock, allowStationPlugins: allowStationPlugins)
         }
         if mock { throw ShellError("--mock applies to station roles (role@station.yaml), not to a resource") }
         return try openResource(target, driverID: driverID, options: options, registry: registry, lock: lock)
@@ -172,16 +175,17 @@ final class ScpiSession {
 
     private static func openRole(
         _ role: String, station path: String, driverID: String?, options optionTexts: [String],
-        registry: DriverRegistry, mock: Bool, sendInit: Bool, lock: Bool
+        registry: DriverRegistry, mock: Bool, sendInit: Bool, lock: Bool, allowStationPlugins: Bool
     ) throws -> ScpiSession {
         guard !role.isEmpty, !path.isEmpty else {
             throw ShellError("expected role@station.yaml (e.g. dmm@stations/bench_mock.yaml), got \"\(role)@\(path)\"")
         }
         if driverID != nil { throw ShellError("--driver does not apply to a station role: the station names its driver") }
-        let (loaded, report) = StationConfiguration.load(station: path, registry: registry, mock: .from(flag: mock))
+        let (loaded, report) = StationConfiguration.load(
+            station: path, registry: registry, mock: .from(flag: mock), allowStationPlugins: allowStationPlugins)
         let prefix = "instruments.\(role)"
         func concerns(_ e: ConfigError) -> Bool { e.keyPath.isEmpty || e.keyPath == prefix || e.keyPath.hasPrefix(prefix + ".") }
-        for w in report.warnings where concerns(w) { printError("warning: \(w)") }
+        for w in report.warnings where concerns(w) || w.keyPath == "plugin_paths" { printError("warning: \(w)") }
         guard let config = loaded else {
             throw ShellError(report.errors.map(\.description).joined(separator: "\n"))
         }

@@ -16,6 +16,8 @@ struct StationCommand: ParsableCommand {
                 Every problem is printed as file:line:column: key.path: what is wrong. Fix: what to do.
                 Exit status: 0 when the bench is usable, 1 when any error was found.
                 Mock every role with --mock or LITMUS_MOCK=1.
+                The station's plugin_paths are loaded only with --allow-station-plugins (or
+                LITMUS_ALLOW_STATION_PLUGINS=1): a plugin runs code as soon as it is loaded.
                 """)
 
         @Argument(help: "The station file, e.g. stations/bench_mock.yaml.") var station: String
@@ -26,13 +28,15 @@ struct StationCommand: ParsableCommand {
         @Flag(help: "Mock every role.") var mock = false
         @Flag(help: "Take no cross-process resource locks when opening.") var noLocks = false
         @Option(name: .customLong("plugin-path"), help: "Extra plugin files or directories (repeatable).") var pluginPaths: [String] = []
+        @Flag(help: "Load the plugin directories the station file names (plugin_paths): only for a station file you trust.")
+        var allowStationPlugins = false
 
         func run() throws {
             let registry = DriverRegistry()
-            registry.loadSearchPath(DriverRegistry.searchPath(extra: pluginPaths))
+            registry.loadSearchPath(DriverRegistry.searchPath(extra: DriverRegistry.absolutePaths(pluginPaths)))
             let (config, report) = StationConfiguration.load(
                 station: station, fixture: fixture, part: part, registry: registry,
-                mock: .from(flag: mock))
+                mock: .from(flag: mock), allowStationPlugins: allowStationPlugins)
             for e in report.errors { printError("error: \(e)") }
             for w in report.warnings { printError("warning: \(w)") }
             guard let config, report.errors.isEmpty else {

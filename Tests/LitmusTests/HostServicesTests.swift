@@ -24,7 +24,7 @@ import Testing
         let capture = Capture()
         let registry = DriverRegistry(logger: Logger(label: "test") { _ in capture })
         // A copy under another name: this registry must load it itself.
-        let copy = "\(TestPlugins.scratch)/liblitmus-example-log-\(UUID().uuidString).so"
+        let copy = "\(TestPlugins.pluginScratch)/liblitmus-example-log-\(UUID().uuidString).so"
         try FileManager.default.copyItem(atPath: TestPlugins.path("example-c"), toPath: copy)
         try registry.loadPlugin(at: copy)
         let dmm = try registry.open("EXAMPLE::dmm0::INSTR", options: ["serial": "LOG-1"])

@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func searchPathScansDirectoriesForLitmusPluginFiles() throws {
-        let dir = "\(TestPlugins.scratch)/search-\(UUID().uuidString)"
+        let dir = "\(TestPlugins.pluginScratch)/search-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let plugin = try TestPlugins.compile("out_of_tree.c", name: "liblitmus-oot")
         try FileManager.default.copyItem(atPath: plugin, toPath: "\(dir)/liblitmus-oot.so")
@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func aFileThatIsNotASharedLibraryIsRejected() throws {
-        let path = "\(TestPlugins.scratch)/liblitmus-text-\(UUID().uuidString).so"
+        let path = "\(TestPlugins.pluginScratch)/liblitmus-text-\(UUID().uuidString).so"
         try Data("this is a text file, not an ELF object\n".utf8).write(to: URL(fileURLWithPath: path))
         let error = try #require(throws: PluginLoadError.self) { try DriverRegistry().loadPlugin(at: path) }
         #expect(error.code == .notASharedLibrary)
@@ -150,7 +150,7 @@ import Testing
 
     @Test func twoPluginsClaimingOneDriverIDIsAnErrorNamingBothFiles() throws {
         let a = try TestPlugins.compile("bad_plugin.c", defines: [#"DRIVER_ID="dup-driver""#], name: "liblitmus-dup-a")
-        let bDir = "\(TestPlugins.scratch)/dup-\(UUID().uuidString)"
+        let bDir = "\(TestPlugins.pluginScratch)/dup-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: bDir, withIntermediateDirectories: true)
         let b = "\(bDir)/liblitmus-dup-b.so"
         try FileManager.default.copyItem(atPath: a, toPath: b)

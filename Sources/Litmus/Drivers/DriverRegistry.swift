@@ -38,8 +38,9 @@ public final class DriverRegistry: @unchecked Sendable {
     /// Problems met while loading the search path: files skipped, drivers rejected.
     public var diagnostics: [PluginLoadError] { lock.withLock { _diagnostics } }
 
-    /// Where plugins are looked for, in order: `LITMUS_PLUGIN_PATH`, then `extra` (e.g. a
-    /// station's plugin paths), then the directory of the running binary.
+    /// Where plugins are looked for, in order: `LITMUS_PLUGIN_PATH`, then `extra` (e.g.
+    /// `--plugin-path`, or a station's plugin paths when allowed), then the directory of the
+    /// running binary. Every entry must be absolute: ``loadSearchPath(_:)`` refuses the others.
     public static func searchPath(extra: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment)
         -> [String]
     {
@@ -54,6 +55,14 @@ public final class DriverRegistry: @unchecked Sendable {
         return path
     }
 
+    /// `paths` made absolute against `directory` (the current directory by default): for
+    /// paths named once, on a command line, whose meaning must not change later.
+    public static func absolutePaths(_ paths: [String], relativeTo directory: String = FileManager.default.currentDirectoryPath)
+        -> [String]
+    {
+        paths.map { $0.hasPrefix("/") ? $0 : (directory as NSString).appendingPathComponent($0) }
+    }
+
     /// Whether a file in a search directory is taken as a plugin: `liblitmus-*.so`.
     public static func isPluginFileName(_ name: String) -> Bool {
         name.hasPrefix("liblitmus-") && (name.hasSuffix(".so") || name.hasSuffix(".dylib"))
@@ -62,18 +71,42 @@ public final class DriverRegistry: @unchecked Sendable {
     /// Loads every plugin on the search path. Directories contribute their `liblitmus-*.so`
     /// files; files are loaded whatever their name. Problems are collected in ``diagnostics``,
     /// so one broken plugin does not hide the others.
+    ///
+    /// Refused, each with a diagnostic that says why and how to allow it, before any code of
+    /// theirs runs: relative entries (`LITMUS_PLUGIN_PATH=.` would load whatever the current
+    /// directory holds), and directories and files that someone other than root and this user
+    /// could write (see ``PluginLoadError/Code/untrusted``).
     public func loadSearchPath(_ path: [String] = DriverRegistry.searchPath()) {
         var seenDirectories: Set<String> = []
         for entry in path {
+            guard entry.hasPrefix("/") else {
+                let error = PluginLoadError(
+                    .relativeSearchPath, path: entry,
+                    problem: "plugin search path entry '\(entry)' is relative, so what it loads depends on the "
+                        + "current directory; refused",
+                    fix: "write it as an absolute path in \(Self.pluginPathVariable) or --plugin-path "
+                        + "(e.g. \(Self.pluginPathVariable)=$PWD/\(entry == "." ? "" : entry))")
+                logger.debug("plugin search path entry refused: \(error)")
+                lock.withLock { _diagnostics.append(error) }
+                continue
+            }
             switch System.fileKind(entry) {
             case .missing:
                 logger.debug("plugin search path entry does not exist", metadata: ["path": .string(entry)])
             case .file:
                 loadCollecting(entry)
             case .directory:
-                guard seenDirectories.insert(System.realPath(entry) ?? entry).inserted else { continue }
-                for name in System.directoryEntries(entry) where Self.isPluginFileName(name) {
-                    loadCollecting((entry as NSString).appendingPathComponent(name))
+                let real = System.realPath(entry) ?? entry
+                guard seenDirectories.insert(real).inserted else { continue }
+                do {
+                    try PluginTrust.check(directory: real)
+                } catch {
+                    logger.debug("plugin directory refused: \(error)")
+                    lock.withLock { _diagnostics.append(error) }
+                    continue
+                }
+                for name in System.directoryEntries(real) where Self.isPluginFileName(name) {
+                    loadCollecting((real as NSString).appendingPathComponent(name))
                 }
             }
         }
@@ -88,7 +121,8 @@ public final class DriverRegistry: @unchecked Sendable {
         }
     }
 
-    /// Loads one plugin file and registers its drivers.
+    /// Loads one plugin file and registers its drivers. The file and the directories above it
+    /// are checked before it is opened (``PluginLoadError/Code/untrusted``).
     ///
     /// - Throws: ``PluginLoadError`` naming the file, the field and the fix. A driver id that
     ///   another loaded file already declares is rejected with both files named, and the id

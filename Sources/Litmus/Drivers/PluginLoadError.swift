@@ -28,6 +28,12 @@ public struct PluginLoadError: Error, CustomStringConvertible, Sendable, Equatab
         public static let invalidDescriptor = Code(name: "invalid descriptor")
         /// Two drivers claim the same id.
         public static let duplicateDriver = Code(name: "duplicate driver id")
+        /// The file, or a directory above it, may be written by someone other than root and
+        /// this user (or is owned by someone else): refused before `dlopen` runs any of it.
+        public static let untrusted = Code(name: "untrusted location")
+        /// A relative entry on the plugin search path (`LITMUS_PLUGIN_PATH=.`): what it names
+        /// changes with the current directory, so it is refused.
+        public static let relativeSearchPath = Code(name: "relative search path")
     }
 
     public var code: Code

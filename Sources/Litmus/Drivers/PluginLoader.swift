@@ -43,6 +43,9 @@ enum PluginLoader {
                 .unreadable, path: rawPath, problem: "no such file",
                 fix: "check the path, LITMUS_PLUGIN_PATH and the station's plugin_paths")
         }
+        // Before dlopen: loading runs the plugin's constructors. Not remembered: a location
+        // fixed later loads then.
+        try PluginTrust.check(file: path)
         loadLock.lock()
         defer { loadLock.unlock() }
         if let earlier = outcomes[path] { return try earlier.get() }

@@ -44,44 +44,88 @@ public struct StationConfiguration: Sendable {
     /// Where profile files are searched besides the station's `profile_paths`.
     public static let profilePathVariable = "LITMUS_PROFILE_PATH"
 
+    /// The environment variable that allows a station file's `plugin_paths` to be loaded when
+    /// it is `1`, `true` or `yes` (as `--allow-station-plugins` does on the command line).
+    ///
+    /// Off by default: a plugin runs code as soon as it is loaded, so a station file that names
+    /// plugin directories would make `litmus station check` run code from wherever the file
+    /// points. Without the opt-in the station's `plugin_paths` are not loaded and a warning at
+    /// the key says how to allow them.
+    public static let allowStationPluginsVariable = "LITMUS_ALLOW_STATION_PLUGINS"
+
+    /// Whether a station's `plugin_paths` are loaded: `allow`, else the environment variable.
+    static func stationPluginsAllowed(_ allow: Bool, environment: [String: String]) -> Bool {
+        allow || environment[allowStationPluginsVariable].map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+    }
+
     /// Loads a station file, its fixture and part (the given paths, else the station's
     /// `fixture:` and `part:`), and the profiles its roles name; loads the station's plugin
-    /// paths into `registry`; checks everything. Returns nil when the station itself cannot be
-    /// read; the report holds every located error and warning.
+    /// paths into `registry` when allowed; checks everything. Returns nil when the station
+    /// itself cannot be read; the report holds every located error and warning.
+    ///
+    /// - Parameter allowStationPlugins: load the directories the station's `plugin_paths`
+    ///   name (else only when ``allowStationPluginsVariable`` is set in `environment`).
     public static func load(
         station path: String, fixture fixturePath: String? = nil, part partPath: String? = nil,
-        registry: DriverRegistry, mock: MockSelection = MockSelection(),
+        registry: DriverRegistry, mock: MockSelection = MockSelection(), allowStationPlugins: Bool = false,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> (StationConfiguration?, ConfigReport) {
         let reader = ConfigReader()
         guard let station = Station.load(path: path, reader: reader) else { return (nil, reader.report) }
-        let config = build(station: station, fixturePath: fixturePath, partPath: partPath, registry: registry, mock: mock, environment: environment, reader: reader)
+        let config = build(
+            station: station, fixturePath: fixturePath, partPath: partPath, registry: registry, mock: mock,
+            allowStationPlugins: allowStationPlugins, environment: environment, reader: reader)
         return (config, reader.report)
     }
 
     /// Checks an already-read station (and optional fixture and part) the same way.
     public static func check(
         station: Station, fixture: Fixture? = nil, part: Part? = nil, registry: DriverRegistry,
-        mock: MockSelection = MockSelection(), environment: [String: String] = ProcessInfo.processInfo.environment
+        mock: MockSelection = MockSelection(), allowStationPlugins: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> (StationConfiguration, ConfigReport) {
         let reader = ConfigReader()
         let config = build(
             station: station, fixtureValue: fixture, partValue: part, fixturePath: nil, partPath: nil, registry: registry,
-            mock: mock, environment: environment, reader: reader)
+            mock: mock, allowStationPlugins: allowStationPlugins, environment: environment, reader: reader)
         return (config, reader.report)
+    }
+
+    /// Loads the directories of the station's `plugin_paths` (absolute, relative to the station
+    /// file) when `allowed`; else warns at the key and loads nothing.
+    private static func loadStationPlugins(
+        _ station: Station, registry: DriverRegistry, allowed: Bool, environment: [String: String], reader: ConfigReader
+    ) {
+        let at = station.locations("plugin_paths", file: station.file)
+        let dirs = DriverRegistry.absolutePaths(station.pluginPaths.map(station.resolve))
+        guard allowed else {
+            reader.warn(
+                at.error(
+                    "plugins named by a station file are not loaded without an opt-in, so \(dirs.joined(separator: ", ")) "
+                        + "\(dirs.count == 1 ? "was" : "were") not searched: a plugin runs code as soon as it is loaded, "
+                        + "and a station file may come from anywhere",
+                    fix: "if you trust this station file, pass --allow-station-plugins (or set "
+                        + "\(allowStationPluginsVariable)=1, or allowStationPlugins: true); or install the plugins on "
+                        + "\(DriverRegistry.pluginPathVariable) and drop plugin_paths"))
+            return
+        }
+        for dir in dirs where !FileManager.default.fileExists(atPath: dir) {
+            reader.warn(at.error("plugin directory \(dir) does not exist", fix: "create it or remove it from plugin_paths"))
+        }
+        registry.loadSearchPath(DriverRegistry.searchPath(extra: dirs, environment: environment))
     }
 
     private static func build(
         station: Station, fixtureValue: Fixture? = nil, partValue: Part? = nil, fixturePath: String?, partPath: String?,
-        registry: DriverRegistry, mock: MockSelection, environment: [String: String], reader: ConfigReader
+        registry: DriverRegistry, mock: MockSelection, allowStationPlugins: Bool, environment: [String: String],
+        reader: ConfigReader
     ) -> StationConfiguration {
-        // Plugins named by the station.
+        // Plugins named by the station: only with the opt-in, as they run code when loaded.
         let before = registry.diagnostics.count
         if !station.pluginPaths.isEmpty {
-            for dir in station.pluginPaths.map(station.resolve) where !FileManager.default.fileExists(atPath: dir) {
-                reader.warn(station.locations("plugin_paths", file: station.file).error("plugin directory \(dir) does not exist", fix: "create it or remove it from plugin_paths"))
-            }
-            registry.loadSearchPath(DriverRegistry.searchPath(extra: station.pluginPaths.map(station.resolve), environment: environment))
+            loadStationPlugins(
+                station, registry: registry, allowed: stationPluginsAllowed(allowStationPlugins, environment: environment),
+                environment: environment, reader: reader)
         }
         for problem in registry.diagnostics.dropFirst(before) {
             reader.warn(station.locations("plugin_paths", file: station.file).error("plugin not loaded: \(problem)"))

@@ -68,7 +68,7 @@ import Testing
         }
         source = source.replacingOccurrences(of: "static const litmus_driver_vtable vtable = {", with: failing)
         source = source.replacingOccurrences(of: "NULL, /* discover */", with: "oot_discover, /* discover */")
-        let dir = "\(TestPlugins.scratch)/discover-\(UUID().uuidString.prefix(8))"
+        let dir = "\(TestPlugins.pluginScratch)/discover-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try source.write(toFile: "\(dir)/failing.c", atomically: true, encoding: .utf8)
         let output = "\(dir)/liblitmus-failing-discover.so"

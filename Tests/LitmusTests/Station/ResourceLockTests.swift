@@ -237,8 +237,9 @@ import Glibc
                 #expect(error?.resource == "TCPIP0::10.0.0.5::inst0::INSTR")
                 #expect(error?.holder?.pid == holder.pid)
             }
-            // Not the same resource: another device, host or board.
-            for other in ["TCPIP0::10.0.0.5::inst1::INSTR", "TCPIP0::10.0.0.6::INSTR", "TCPIP1::10.0.0.5::INSTR"] {
+            // Not the same resource: another device, host or protocol. (The board is not part of
+            // the instrument's identity: TCPIP1::10.0.0.5::INSTR is the same instrument.)
+            for other in ["TCPIP0::10.0.0.5::inst1::INSTR", "TCPIP0::10.0.0.6::INSTR", "TCPIP0::10.0.0.5::5025::SOCKET"] {
                 let lease = try locks.acquire(resource: other, station: "s", role: "r")
                 lease.release()
             }

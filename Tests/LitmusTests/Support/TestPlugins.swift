@@ -47,14 +47,32 @@ enum TestPlugins {
         return dir
     }()
 
+    /// A directory for plugin files this test process builds or copies: in the build
+    /// directory, because the loader refuses plugins under a directory others can write, such
+    /// as the temporary directory (/tmp). Directories of test processes that are gone are
+    /// removed when the first test asks for it.
+    static let pluginScratch: String = {
+        let parent = buildDirectory + "/test-plugins"
+        for name in System.directoryEntries(parent) {
+            if let pid = Int32(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: parent + "/" + name)
+            }
+        }
+        let dir = parent + "/\(getpid())"
+        try? FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        return dir
+    }()
+
     private static let compileLock = NSLock()
     private nonisolated(unsafe) static var compiled: [String: String] = [:]
 
-    /// Compiles a fixture with `cc -shared -fPIC` against the ABI header; cached per process.
+    /// Compiles a fixture with `cc -shared -fPIC` against the ABI header, into
+    /// ``pluginScratch``; cached per process.
     static func compile(_ source: String, defines: [String] = [], name: String) throws -> String {
         let key = ([source, name] + defines).joined(separator: "|")
         if let done = compileLock.withLock({ compiled[key] }) { return done }
-        let output = "\(scratch)/\(name).so"
+        let output = "\(pluginScratch)/\(name).so"
         let result = try run(
             "/usr/bin/env",
             ["cc", "-std=c11", "-shared", "-fPIC", "-I", headerDirectory]

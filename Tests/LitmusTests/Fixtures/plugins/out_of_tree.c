@@ -24,10 +24,23 @@
  * Message I/O: write stores the message; read returns it (LITMUS_OK, END at its last byte,
  * LITMUS_OK_MAX_COUNT when the buffer is smaller); reading with nothing stored is
  * LITMUS_E_TIMEOUT. No open options.
+ *
+ * With -DCONSTRUCTOR_MARKER='"/path"', a constructor (run by dlopen itself, before any entry
+ * point) creates that file: the plugin-trust tests check that a refused plugin never ran.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef CONSTRUCTOR_MARKER
+__attribute__((constructor)) static void oot_mark_loaded(void) {
+    FILE *f = fopen(CONSTRUCTOR_MARKER, "w");
+    if (f) {
+        fputs("constructor ran\n", f);
+        fclose(f);
+    }
+}
+#endif
 
 #include "litmus_driver.h"
 
