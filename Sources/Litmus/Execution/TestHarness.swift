@@ -398,6 +398,7 @@ public final class TestHarness: @unchecked Sendable {
             stepIndex: step.index, stepPath: step.path, vectorIndex: vectorState?.index,
             retry: vectorState?.retry ?? step.retry, name: name, value: value, unit: unit ?? resolved?.unit, outcome: outcome,
             limitLow: resolved?.low, limitHigh: resolved?.high, limitNominal: resolved?.nominal,
+            limitTolerance: resolved.flatMap { $0.comparator == .EQ || $0.comparator == .NE ? $0.tolerance : nil },
             comparator: resolved?.comparator, characteristicID: resolved?.characteristicID ?? (specError != nil ? name : nil), specRef: resolved?.specRef,
             dutPin: dutPin ?? trace?.dutPin ?? pin, fixtureConnection: fixtureConnection ?? trace?.connection,
             instrumentRole: instrumentRole ?? trace?.role, instrumentResource: trace?.resource,
