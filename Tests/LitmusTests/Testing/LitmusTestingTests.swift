@@ -36,6 +36,17 @@ import Testing
 
     // MARK: The example target
 
+    /// Issue 12 #23 through the `.litmusStation` trait: production asked (LITMUS_PHASE) on the
+    /// mock bench, whose load is mocked, records development with a warning the test output
+    /// shows, and keeps the requested phase.
+    @Test func productionOnAMockedBenchIsDemotedWithAWarning() throws {
+        let run = try Self.child("PowerBoardTests", environment: ["LITMUS_PHASE": "production"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("test phase production was requested, but the run records development"), "\(run.output)")
+        let row = try Self.rows(run.dataDir, "test_phase", where: "record_type = 'run'")
+        #expect(row.first?["test_phase"] as? String == "development")
+    }
+
     @Test func exampleSuitePassesAndItsRunIsOnDisk() throws {
         let run = try Self.child("PowerBoardTests")
         #expect(run.status == 0, "\(run.output)")
