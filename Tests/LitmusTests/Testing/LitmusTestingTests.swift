@@ -127,6 +127,17 @@ import Testing
 
     // MARK: Traits
 
+    /// Issue 12 #16 through the `.litmusMocks` trait: the channel's declared default reaches
+    /// the lookup, so the reading is channel 1's and the verdict fails.
+    @Test func litmusMocksLookupUsesTheChannelDefault() throws {
+        let run = try Self.child("LookupDefaultFixture", fixture: "lookup")
+        #expect(run.status != 0, "the dropout must fail: \(run.output)")
+        let rows = try Self.rows(run.dataDir, "measurement_value, measurement_outcome", where: "record_type = 'measurement'")
+        #expect(rows.count == 1)
+        #expect(rows.first?["measurement_value"] as? Double == 5.001, "\(rows)")
+        #expect(rows.first?["measurement_outcome"] as? String == "failed", "\(rows)")
+    }
+
     @Test func precedenceSuiteTestSidecar() throws {
         let run = try Self.child("PrecedenceFixture", fixture: "precedence")
         #expect(run.status == 0, "\(run.output)")
