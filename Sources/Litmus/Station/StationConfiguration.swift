@@ -154,11 +154,7 @@ public struct StationConfiguration: Sendable {
         for site in fixture.sites {
             for c in part.characteristics {
                 let subject = c.pins.first.map { "pin \($0)" } ?? c.net.map { "net \($0)" } ?? ""
-                let touching = site.connections.filter { conn in
-                    if let pin = c.pins.first { return conn.pin == pin || (conn.pin == nil && conn.net != nil && conn.net == part.pin(pin)?.net) }
-                    if let net = c.net { return conn.net == net || conn.pin.flatMap { part.pin($0)?.net } == net }
-                    return false
-                }
+                let touching = connections(for: c, at: site)
                 // Where to point: the first connection involved, else the fixture.
                 let location = touching.first.map { $0.locations("", file: fixture.file) } ?? fixture.locations("", file: fixture.file)
                 do {

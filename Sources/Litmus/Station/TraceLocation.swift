@@ -55,10 +55,7 @@ extension StationConfiguration {
     ///   `function` picks none (the message names them and how to name one).
     public func trace(pin: String, function: String? = nil, site: Int = 0) throws(TraceError) -> TraceLocation {
         let s = try fixtureSite(site)
-        var candidates = s.connections(toPin: pin)
-        if candidates.isEmpty, let part, let byKey = part.pin(pin), let net = byKey.net {
-            candidates = s.connections.filter { $0.pin == nil && $0.net == net }
-        }
+        let candidates = connections(toPin: pin, at: s)
         if candidates.isEmpty {
             let pins = Array(Set(s.connections.compactMap(\.pin))).sorted()
             let designatorHint = part?.pin(designator: pin).map { " '\(pin)' is the designator of pin \($0.key); name pins by key." } ?? ""
@@ -75,9 +72,7 @@ extension StationConfiguration {
     ///   `function` picks none.
     public func trace(net: String, function: String? = nil, site: Int = 0) throws(TraceError) -> TraceLocation {
         let s = try fixtureSite(site)
-        let candidates = s.connections.filter { c in
-            c.net == net || (c.pin.flatMap { part?.pin($0)?.net } == net)
-        }
+        let candidates = connections(toNet: net, at: s)
         if candidates.isEmpty {
             let pins = part?.pins(onNet: net).map(\.key) ?? []
             let nets = Array(Set(s.connections.compactMap { $0.net ?? $0.pin.flatMap { part?.pin($0)?.net } })).sorted()
@@ -96,6 +91,25 @@ extension StationConfiguration {
         if let pin = characteristic.pins.first { return try trace(pin: pin, function: characteristic.function, site: site) }
         if let net = characteristic.net { return try trace(net: net, function: characteristic.function, site: site) }
         return nil
+    }
+
+    /// The connections ``trace(_:site:)`` chooses among for `characteristic` at site `s`.
+    func connections(for characteristic: Characteristic, at s: FixtureSite) -> [FixtureConnection] {
+        if let pin = characteristic.pins.first { return connections(toPin: pin, at: s) }
+        if let net = characteristic.net { return connections(toNet: net, at: s) }
+        return []
+    }
+
+    /// The connections to part pin `pin`, else (none) the net-only ones on the pin's net.
+    private func connections(toPin pin: String, at s: FixtureSite) -> [FixtureConnection] {
+        let direct = s.connections(toPin: pin)
+        guard direct.isEmpty, let net = part?.pin(pin)?.net else { return direct }
+        return s.connections.filter { $0.pin == nil && $0.net == net }
+    }
+
+    /// The connections written with net `net` or to a part pin on it.
+    private func connections(toNet net: String, at s: FixtureSite) -> [FixtureConnection] {
+        s.connections.filter { c in c.net == net || c.pin.flatMap { part?.pin($0)?.net } == net }
     }
 
     /// The one connection among `candidates` (all touching `what`), by `function` when several.
