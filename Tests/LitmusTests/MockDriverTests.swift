@@ -79,6 +79,16 @@ import Testing
         #expect(omitted.status == .notFound)
         #expect(omitted.message.contains("omitted"), "\(omitted)")
         #expect(omitted.message.contains("Fix:"), "\(omitted)")
+
+        // A lookup patch over a configured constant: a given key it lacks falls through to the
+        // constant (layering), an omitted one is the patch's error, never the constant.
+        let layered = try mock(#"{"measure_voltage": 0.0}"#)
+        let control = try #require(layered.mock)
+        try control.patch("measure_voltage", json: #"{"lookup": {"1": 5.001}}"#)
+        #expect(try layered.call("measure_voltage", .i64(1)) == .f64(5.001))
+        #expect(try layered.call("measure_voltage", .i64(2)) == .f64(0))
+        let patchedOmitted = try #require(throws: DriverError.self) { try layered.call("measure_voltage") }
+        #expect(patchedOmitted.status == .notFound && patchedOmitted.message.contains("omitted"), "\(patchedOmitted)")
     }
 
     @Test func injectedErrorsForSomeCallsOrAlways() throws {
