@@ -197,6 +197,9 @@ extension RunTable {
         struct VectorIdentity: Hashable {
             var path: String
             var index: Int64
+
+            // Like the accumulator's keys: hash the number only (equality still compares the path).
+            func hash(into hasher: inout Hasher) { hasher.combine(index) }
         }
         var lastVectorRetry: [VectorIdentity: Int64] = [:]
         var lastStepRetry: [String: Int64] = [:]
