@@ -54,6 +54,33 @@ import Testing
         #expect(t.metadata.first { $0.0 == "litmus.units" }?.1 == #"{"out_ambient":"degC"}"#)
     }
 
+    /// Issue 12 #21, row by row: a retried step's first attempt and a retried vector's first
+    /// attempt (with their measurements) are not final; equal retries (two harnesses running a
+    /// step of one name) are both final; the run row is.
+    @Test func finalAttemptsByStepPathAndVectorIndex() {
+        let t = table([
+            .runStarted(RunStarted(dutSerial: "SN1")),
+            .measurement(Measurement(stepIndex: 0, stepPath: "s", name: "m", value: 1, outcome: .failed)),
+            .measurement(Measurement(stepIndex: 1, stepPath: "s", retry: 1, name: "m", value: 2, outcome: .passed)),
+            .measurement(Measurement(stepIndex: 2, stepPath: "v", vectorIndex: 0, name: "m", value: 1, outcome: .failed)),
+            .measurement(Measurement(stepIndex: 2, stepPath: "v", vectorIndex: 0, retry: 1, name: "m", value: 2, outcome: .passed)),
+            .measurement(Measurement(stepIndex: 2, stepPath: "v", vectorIndex: 1, name: "m", value: 3, outcome: .passed)),
+            .measurement(Measurement(stepIndex: 3, stepPath: "twice", name: "m", value: 1, outcome: .passed)),
+            .measurement(Measurement(stepIndex: 4, stepPath: "twice", name: "m", value: 1, outcome: .passed)),
+            .runEnded(RunEnded(outcome: .passed)),
+        ])
+        let rows = (0..<t.rowCount).map { r in
+            "\(column(t, "record_type")[r].stringValue ?? "")/\(column(t, "is_final_attempt")[r].boolValue.map { $0 ? "final" : "earlier" } ?? "null")"
+        }
+        // (Steps known only from measurements: those of vectors come first.)
+        #expect(rows == [
+            "run/final",
+            "step/final", "vector/earlier", "measurement/earlier", "vector/final", "measurement/final", "vector/final", "measurement/final",
+            "step/earlier", "measurement/earlier", "step/final", "measurement/final",
+            "step/final", "measurement/final", "step/final", "measurement/final",
+        ])
+    }
+
     @Test func vectorsGoWithTheirStepAttemptAndParametersWithTheirVector() {
         let t = table([
             .runStarted(RunStarted(dutSerial: "SN2")),
