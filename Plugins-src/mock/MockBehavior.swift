@@ -27,7 +27,10 @@ enum MockBehavior: Sendable {
     /// `{"nominal": 5.0, "sigma": 0.01, "seed": 7}`: Gaussian noise; nil seed: the default seed.
     case noise(nominal: Double, sigma: Double, seed: UInt64?)
     /// `{"lookup": {"1": 5.0}, "default": 0.0}`: by the first argument rendered as text.
-    /// `keys` keeps the order of the JSON text, for messages.
+    /// `"default"` answers a given argument that has no entry; an omitted argument (one the
+    /// host had no declared default for) is never answered by it: that is an error, since the
+    /// real instrument would pick a channel the mock cannot know. `keys` keeps the order of the
+    /// JSON text, for messages.
     case lookup([String: MockItem], keys: [String], fallback: MockItem?)
 
     /// Parses and types one behaviour.
@@ -104,20 +107,23 @@ struct BehaviorInstance {
             return .item(.value(.f64(nominal + sigma * generator.nextGaussian())))
         case .lookup(let table, let keys, let fallback):
             let key = MockBehavior.lookupKey(arguments[0])
-            if let key, let item = table[key] { return .item(item) }
+            guard let key else { return .miss(key: nil, keys: keys) }
+            if let item = table[key] { return .item(item) }
             if let fallback { return .item(fallback) }
             return .miss(key: key, keys: keys)
         }
     }
 
-    /// The failure for a lookup miss with no default: LITMUS_E_NOT_FOUND naming the key and
-    /// the keys that exist.
+    /// The failure for a lookup miss: LITMUS_E_NOT_FOUND naming the key and the keys that
+    /// exist. An omitted first argument always misses (a lookup's `"default"` is for given
+    /// arguments only).
     static func missFailure(operation: String, key: String?, keys: [String]) -> DriverFailure {
         let known = keys.isEmpty ? "none" : keys.map(JSONText.quoted).joined(separator: ", ")
         guard let key else {
             return .notFound(
-                "mock lookup for '\(operation)' is keyed by the first argument, which was omitted, and has no "
-                    + "\"default\"; keys: \(known)")
+                "mock lookup for '\(operation)' is keyed by the first argument, which was omitted and has no declared "
+                    + "default the mock could use (the real instrument would choose); keys: \(known). Fix: pass the "
+                    + "argument, or declare its default (a profile parameter's `default:`)")
         }
         return .notFound(
             "mock lookup for '\(operation)' has no entry for \(JSONText.quoted(key)) and no \"default\"; keys: \(known)")

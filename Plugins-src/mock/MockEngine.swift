@@ -153,8 +153,15 @@ struct MockEngine {
     private mutating func answerFromPatches(_ index: Int, _ arguments: Arguments) -> MockItem? {
         let name = slots[index].name
         for i in slots[index].patches.indices.reversed() {
-            guard case .item(let item) = slots[index].patches[i].instance.answer(operation: name, arguments: arguments)
-            else { continue }  // a lookup patch without this key: an older patch or the config answers
+            let item: MockItem
+            switch slots[index].patches[i].instance.answer(operation: name, arguments: arguments) {
+            case .item(let answer): item = answer
+            case .miss(nil, let keys):
+                // An omitted key the host had no default for: no layer below can know the
+                // channel the patch meant either, so this is the patch's error, not a fallback.
+                return .failure(BehaviorInstance.missFailure(operation: name, key: nil, keys: keys))
+            case .miss: continue  // a lookup patch without this key: an older patch or the config answers
+            }
             if slots[index].patches[i].remaining > 0 {
                 slots[index].patches[i].remaining -= 1
                 if slots[index].patches[i].remaining == 0 { slots[index].patches.remove(at: i) }

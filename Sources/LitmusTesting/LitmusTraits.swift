@@ -39,8 +39,8 @@ public struct LitmusLimit: Sendable {
         LitmusLimit { () throws(LimitError) in try Limit.atLeast(low, unit: unit) }
     }
 
-    /// `|value - nominal| <= tolerance`.
-    public static func equal(to nominal: Double, tolerance: Double = 0, unit: String? = nil) -> LitmusLimit {
+    /// `|value - nominal| <= tolerance` (nil: ``Limit``'s default tolerance; 0: exact).
+    public static func equal(to nominal: Double, tolerance: Double? = nil, unit: String? = nil) -> LitmusLimit {
         LitmusLimit { () throws(LimitError) in try Limit.equal(to: nominal, tolerance: tolerance, unit: unit) }
     }
 }

@@ -79,7 +79,10 @@ struct StationCommand: ParsableCommand {
                      channelText(r.resolved.channels, connections: config, role: r.role)]
                 }))
             if bench.anyMocked {
-                print("note: mocked roles: \(bench.roles.filter(\.resolved.mocked).map(\.role).joined(separator: ", ")); runs on this bench record test phase development, never production")
+                print(
+                    "note: mocked roles: \(bench.mockedRoles.joined(separator: ", ")); a run on this bench that asks for test "
+                        + "phase production records development instead (with a warning, and the requested phase in its "
+                        + "metadata as \(RunIdentity.requestedPhaseKey)); every other phase is recorded as asked")
             }
             print("ok: \(bench.roles.count) role\(bench.roles.count == 1 ? "" : "s") opened and closed")
         }

@@ -69,6 +69,28 @@ import Testing
         #expect(miss.message.contains("3"))
     }
 
+    /// Issue 12 #16: a lookup's `default` answers a given key it lacks, never an omitted
+    /// argument (the real instrument would pick a channel the mock cannot know): that is a
+    /// located error, not a silent 0.0.
+    @Test func lookupNeverAnswersAnOmittedArgumentWithItsDefault() throws {
+        let m = try mock(#"{"measure_voltage": {"lookup": {"1": 5.0, "2": 3.3}, "default": 0.0}}"#)
+        #expect(try m.call("measure_voltage", .i64(9)) == .f64(0))
+        let omitted = try #require(throws: DriverError.self) { try m.call("measure_voltage") }
+        #expect(omitted.status == .notFound)
+        #expect(omitted.message.contains("omitted"), "\(omitted)")
+        #expect(omitted.message.contains("Fix:"), "\(omitted)")
+
+        // A lookup patch over a configured constant: a given key it lacks falls through to the
+        // constant (layering), an omitted one is the patch's error, never the constant.
+        let layered = try mock(#"{"measure_voltage": 0.0}"#)
+        let control = try #require(layered.mock)
+        try control.patch("measure_voltage", json: #"{"lookup": {"1": 5.001}}"#)
+        #expect(try layered.call("measure_voltage", .i64(1)) == .f64(5.001))
+        #expect(try layered.call("measure_voltage", .i64(2)) == .f64(0))
+        let patchedOmitted = try #require(throws: DriverError.self) { try layered.call("measure_voltage") }
+        #expect(patchedOmitted.status == .notFound && patchedOmitted.message.contains("omitted"), "\(patchedOmitted)")
+    }
+
     @Test func injectedErrorsForSomeCallsOrAlways() throws {
         let m = try mock(
             #"""

@@ -398,6 +398,9 @@ public struct Measurement: Sendable, Equatable {
     public var limitLow: Double?
     public var limitHigh: Double?
     public var limitNominal: Double?
+    /// For `EQ`/`NE` limits: the largest |value − nominal| counted as equal (the tolerance the
+    /// verdict used, so a re-judge from the data agrees).
+    public var limitTolerance: Double?
     public var comparator: Comparator?
     public var characteristicID: String?
     public var specRef: String?
@@ -412,9 +415,10 @@ public struct Measurement: Sendable, Equatable {
     public init(
         stepIndex: Int64, stepPath: String, vectorIndex: Int64? = nil, retry: Int64 = 0, name: String,
         value: Double?, unit: String? = nil, outcome: Outcome, limitLow: Double? = nil, limitHigh: Double? = nil,
-        limitNominal: Double? = nil, comparator: Comparator? = nil, characteristicID: String? = nil,
-        specRef: String? = nil, dutPin: String? = nil, fixtureConnection: String? = nil, instrumentRole: String? = nil,
-        instrumentResource: String? = nil, instrumentChannel: String? = nil, measuredAt: Timestamp? = nil
+        limitNominal: Double? = nil, limitTolerance: Double? = nil, comparator: Comparator? = nil,
+        characteristicID: String? = nil, specRef: String? = nil, dutPin: String? = nil, fixtureConnection: String? = nil,
+        instrumentRole: String? = nil, instrumentResource: String? = nil, instrumentChannel: String? = nil,
+        measuredAt: Timestamp? = nil
     ) {
         self.stepIndex = stepIndex
         self.stepPath = stepPath
@@ -427,6 +431,7 @@ public struct Measurement: Sendable, Equatable {
         self.limitLow = limitLow
         self.limitHigh = limitHigh
         self.limitNominal = limitNominal
+        self.limitTolerance = limitTolerance
         self.comparator = comparator
         self.characteristicID = characteristicID
         self.specRef = specRef

@@ -259,6 +259,7 @@ public enum EventCoding {
             w.field("limit_low", m.limitLow)
             w.field("limit_high", m.limitHigh)
             w.field("limit_nominal", m.limitNominal)
+            w.field("limit_tolerance", m.limitTolerance)
             w.field("comparator", m.comparator?.rawValue)
             w.field("characteristic_id", m.characteristicID)
             w.field("spec_ref", m.specRef)
@@ -290,10 +291,10 @@ public enum EventCoding {
     private static let measurementFixedRoom: Int = {
         let keys: [StaticString] = [
             "step_index", "step_path", "vector_index", "retry", "name", "value", "unit", "outcome", "limit_low",
-            "limit_high", "limit_nominal", "comparator", "characteristic_id", "spec_ref", "dut_pin",
+            "limit_high", "limit_nominal", "limit_tolerance", "comparator", "characteristic_id", "spec_ref", "dut_pin",
             "fixture_connection", "instrument_role", "instrument_resource", "instrument_channel", "measured_at",
         ]
-        return keys.reduce(0) { $0 + JSONRawWriter.room(key: $1) } + 7 * JSONRawWriter.numberRoom + 29 + 12 * 3 + enumRoom
+        return keys.reduce(0) { $0 + JSONRawWriter.room(key: $1) } + 8 * JSONRawWriter.numberRoom + 29 + 12 * 3 + enumRoom
     }()
 
     static func decodeBody(type: String, _ f: Fields) throws -> EventBody {
@@ -368,6 +369,7 @@ public enum EventCoding {
                     name: try f.string("name"), value: try f.optDouble("value"), unit: try f.optString("unit"),
                     outcome: try f.outcome("outcome"), limitLow: try f.optDouble("limit_low"),
                     limitHigh: try f.optDouble("limit_high"), limitNominal: try f.optDouble("limit_nominal"),
+                    limitTolerance: try f.optDouble("limit_tolerance"),
                     comparator: try f.optString("comparator").map { c in
                         guard let v = Comparator(rawValue: c) else {
                             throw EventDecodingError(field: "comparator", problem: "unknown comparator \(c)")

@@ -25,6 +25,10 @@ public struct RunAccumulator: Sendable {
     public private(set) var metadata: [String: String] = [:]
     public private(set) var instruments: [InstrumentConnected] = []
     public private(set) var mockPatches: [MockPatchApplied] = []
+    /// The run's own warnings and errors (`diagnostic.*` events with its run id), in order:
+    /// traceability gaps, a demoted test phase... The run file keeps them
+    /// (`litmus.diagnostics`).
+    public private(set) var diagnostics: [Diagnostic] = []
 
     // The keys hash their numbers only: hashing a String is slow, and a run's steps and vectors
     // differ in their numbers (equality still compares the path).
@@ -163,8 +167,10 @@ public struct RunAccumulator: Sendable {
             instruments.append(i)
         case .mockPatchApplied(let p):
             mockPatches.append(p)
+        case .diagnostic(let d):
+            diagnostics.append(d)
         case .sessionStarted, .sessionEnded, .record, .promptOpened, .promptAnswered, .instrumentDisconnected,
-            .instrumentCall, .channelStarted, .channelEnded, .diagnostic:
+            .instrumentCall, .channelStarted, .channelEnded:
             break
         }
     }
@@ -209,7 +215,9 @@ struct MeasurementColumns: Sendable {
         var low: Double
         var high: Double
         var nominal: Double
-        /// Which of the four doubles are present: bit 0 value, 1 low, 2 high, 3 nominal.
+        var tolerance: Double
+        /// Which of the five doubles are present: bit 0 value, 1 low, 2 high, 3 nominal,
+        /// 4 tolerance.
         var present: UInt8
         /// `measuredAt`, else the event's time, in microseconds.
         var time: Int64
@@ -249,8 +257,9 @@ struct MeasurementColumns: Sendable {
         let row = Row(
             strings: indices,
             value: m.value ?? 0, low: m.limitLow ?? 0, high: m.limitHigh ?? 0, nominal: m.limitNominal ?? 0,
+            tolerance: m.limitTolerance ?? 0,
             present: (m.value == nil ? 0 : 1) | (m.limitLow == nil ? 0 : 2) | (m.limitHigh == nil ? 0 : 4)
-                | (m.limitNominal == nil ? 0 : 8),
+                | (m.limitNominal == nil ? 0 : 8) | (m.limitTolerance == nil ? 0 : 16),
             time: (m.measuredAt ?? occurredAt).microseconds)
         let i = rows.count
         rows.append(row)

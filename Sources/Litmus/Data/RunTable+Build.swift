@@ -56,6 +56,7 @@ extension RunTable {
         let vectorEndedAt = addColumn("vector_ended_at", .timestamp)
         let vectorOutcome = addColumn("vector_outcome", .string)
         let vectorError = addColumn("vector_error", .string)
+        let isFinalAttempt = addColumn("is_final_attempt", .bool)
 
         let mName = addColumn("measurement_name", .string)
         let mValue = addColumn("measurement_value", .double)
@@ -64,6 +65,7 @@ extension RunTable {
         let limitLow = addColumn("limit_low", .double)
         let limitHigh = addColumn("limit_high", .double)
         let limitNominal = addColumn("limit_nominal", .double)
+        let limitTolerance = addColumn("limit_tolerance", .double)
         let comparator = addColumn("limit_comparator", .string)
         let characteristic = addColumn("characteristic_id", .string)
         let specRef = addColumn("spec_ref", .string)
@@ -187,6 +189,34 @@ extension RunTable {
                 vectorsOfStep[attempts.owner(index: key.stepIndex, path: key.stepPath, retry: key.retry)].append(Int32(v))
             }
         }
+
+        // Final attempts: a vector attempt is final when no attempt of the same vector (step
+        // path and vector index) has a higher retry, a step attempt likewise among the attempts
+        // of its path. Equal retries are not retries of each other (two harnesses may run a step
+        // of one name): each is final.
+        struct VectorIdentity: Hashable {
+            var path: String
+            var index: Int64
+
+            // Like the accumulator's keys: hash the number only (equality still compares the path).
+            func hash(into hasher: inout Hasher) { hasher.combine(index) }
+        }
+        var lastVectorRetry: [VectorIdentity: Int64] = [:]
+        var lastStepRetry: [String: Int64] = [:]
+        vectors.withUnsafeBufferPointer { vectors in
+            for v in vectors.indices {
+                let key = vectors[v].key
+                let id = VectorIdentity(path: key.stepPath, index: key.index)
+                lastVectorRetry[id] = max(lastVectorRetry[id] ?? key.retry, key.retry)
+            }
+        }
+        for step in steps { lastStepRetry[step.key.path] = max(lastStepRetry[step.key.path] ?? step.key.retry, step.key.retry) }
+        let vectorIsFinal = vectors.withUnsafeBufferPointer { vectors in
+            vectors.indices.map { v in
+                vectors[v].key.retry == lastVectorRetry[VectorIdentity(path: vectors[v].key.stepPath, index: vectors[v].key.index)]
+            }
+        }
+        let stepIsFinal = steps.map { $0.key.retry == lastStepRetry[$0.key.path] }
 
         // The row plan: the kind of each row and which step, vector and measurement it shows
         // (-1: none). Rows: the run, then per step its row, its own measurements, and per
@@ -330,6 +360,15 @@ extension RunTable {
         ints(vectorEndedAt, pv, vectorEnds)
         strings(vectorOutcome, pv, vectorOutcomes)
         strings(vectorError, pv, vectorErrors)
+        // The run row, every step and vector row and every measurement: whether it belongs to
+        // the final attempt (a measurement in a vector goes with its vector, one at step scope
+        // with its step).
+        var finals = [Bool](repeating: true, count: n)
+        for row in 1..<n {
+            finals[row] = pv[row] >= 0 ? vectorIsFinal[Int(pv[row])] : stepIsFinal[Int(ps[row])]
+        }
+        columns[isFinalAttempt].bools = finals
+        columns[isFinalAttempt].flags = allValid
 
         // Measurements.
         for (c, k) in [
@@ -345,6 +384,7 @@ extension RunTable {
         measurementDoubles(limitLow, 2, \.low)
         measurementDoubles(limitHigh, 4, \.high)
         measurementDoubles(limitNominal, 8, \.nominal)
+        measurementDoubles(limitTolerance, 16, \.tolerance)
         let timeOffset = MemoryLayout<MeasurementColumns.Row>.offset(of: \.time)!
         jobs.append((measuredAt, {
             let (v, ok) = gatherMeasurements(pm, measurements.rows, timeOffset, present: nil, bit: 0, as: Int64.self)
@@ -448,6 +488,15 @@ extension RunTable {
             patchesJSON.endObject()
         }
         patchesJSON.endArray()
+        var diagnosticsJSON = JSONBuffer()
+        diagnosticsJSON.beginArray()
+        for d in run.diagnostics {
+            diagnosticsJSON.beginObject()
+            diagnosticsJSON.field("level", d.level.rawValue)
+            EventCoding.encodeBody(.diagnostic(d), into: &diagnosticsJSON)
+            diagnosticsJSON.endObject()
+        }
+        diagnosticsJSON.endArray()
         var unitsJSON = JSONBuffer()
         unitsJSON.beginObject()
         for (k, v) in units { unitsJSON.member(k, v) }
@@ -459,6 +508,7 @@ extension RunTable {
             ("litmus.mock_patches", String(decoding: patchesJSON.bytes, as: UTF8.self)),
             ("litmus.mocked", run.instruments.contains(where: \.mocked) || !run.mockPatches.isEmpty ? "true" : "false"),
             ("litmus.units", String(decoding: unitsJSON.bytes, as: UTF8.self)),
+            ("litmus.diagnostics", String(decoding: diagnosticsJSON.bytes, as: UTF8.self)),
         ]
     }
 

@@ -11,10 +11,16 @@ public struct ParameterInfo: Sendable, Hashable {
     public var isChannel: Bool
     public var range: ClosedRange<Double>?
     public var choices: [String]?
+    /// The value an omitted argument takes, when the host knows it (an instrument profile's
+    /// `default:`). The host fills it in before the call reaches the driver or a mock standing
+    /// in for it, so a mock answers exactly what the real table would be asked. Nil for a
+    /// driver's native optional parameter: the ABI leaves its default to the driver.
+    public var defaultValue: InstrumentValue?
 
     public init(
         name: String, type: ValueType, unit: String? = nil, help: String? = nil, isOptional: Bool = false,
-        isChannel: Bool = false, range: ClosedRange<Double>? = nil, choices: [String]? = nil
+        isChannel: Bool = false, range: ClosedRange<Double>? = nil, choices: [String]? = nil,
+        defaultValue: InstrumentValue? = nil
     ) {
         self.name = name
         self.type = type
@@ -24,6 +30,7 @@ public struct ParameterInfo: Sendable, Hashable {
         self.isChannel = isChannel
         self.range = range
         self.choices = choices
+        self.defaultValue = defaultValue
     }
 
     /// `voltage: f64 [V] 0...30`
@@ -32,6 +39,7 @@ public struct ParameterInfo: Sendable, Hashable {
         if let unit { text += " [\(unit)]" }
         if let range { text += " \(formatBound(range.lowerBound))...\(formatBound(range.upperBound))" }
         if let choices { text += " {\(choices.joined(separator: "|"))}" }
+        if let defaultValue { text += " = \(defaultValue)" }
         return text
     }
 }

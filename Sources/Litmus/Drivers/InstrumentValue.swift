@@ -18,7 +18,7 @@ public enum ValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// A typed value passed to or returned by an instrument operation.
-public enum InstrumentValue: Sendable, Equatable, CustomStringConvertible {
+public enum InstrumentValue: Sendable, Hashable, CustomStringConvertible {
     case void
     case f64(Double)
     case i64(Int64)

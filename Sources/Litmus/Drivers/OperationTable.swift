@@ -17,6 +17,7 @@ struct OperationTable {
         var isOptional: Bool
         var hasChoices: Bool
         var hasRange: Bool
+        var hasDefault: Bool
         var min: Double
         var max: Double
     }
@@ -36,7 +37,7 @@ struct OperationTable {
                 params.append(
                     Param(
                         type: p.type, isOptional: p.isOptional, hasChoices: p.choices != nil, hasRange: p.range != nil,
-                        min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0))
+                        hasDefault: p.defaultValue != nil, min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0))
             }
         }
         self.shapes = shapes
@@ -45,9 +46,13 @@ struct OperationTable {
     }
 
     /// Checks the arguments of operation `index`, converting losslessly where needed (an
-    /// integer for an f64 parameter, an integral f64 for an i64 one). Returns the arguments
-    /// unchanged (no copy) when nothing needed converting. Omitted trailing optional
-    /// parameters are not added here: ``withCArguments(_:count:_:)`` passes them as VOID.
+    /// integer for an f64 parameter, an integral f64 for an i64 one), and fills every omitted
+    /// argument whose parameter declares a default (``ParameterInfo/defaultValue``, e.g. a
+    /// profile's `channel: {default: "1"}`): whatever answers the call (the driver, a profile, a
+    /// mock standing in for either) sees the value the real table would use. Returns the
+    /// arguments unchanged (no copy) when nothing needed converting or filling. Omitted
+    /// optional parameters without a default are not added here:
+    /// ``withCArguments(_:count:_:)`` passes them as VOID.
     func check(_ arguments: [InstrumentValue], index: Int, context: String) throws -> [InstrumentValue] {
         let shape = shapes[index]
         if arguments.isEmpty && shape.paramCount == 0 { return arguments }
@@ -64,6 +69,11 @@ struct OperationTable {
             let value = i < arguments.count ? arguments[i] : .void
             if case .void = value {
                 guard p.isOptional else { throw missing(index, i, context) }
+                guard p.hasDefault, let fallback = operations[index].params[i].defaultValue else { continue }
+                if out.count <= i { out += Array(repeating: .void, count: i + 1 - out.count) }
+                out[i] = try ArgumentChecker.check(
+                    fallback, against: operations[index].params[i], what: "default of '\(operations[index].name)'",
+                    context: context)
                 continue
             }
             // The common case: the declared type, inside its range if it has one. Anything else

@@ -139,7 +139,7 @@ public struct HarnessConfig: Sendable {
         do {
             return try Limit(
                 low: try m["low"]?.double(), high: try m["high"]?.double(), nominal: try m["nominal"]?.double(), comparator: comparator,
-                unit: try m["unit"]?.text("a unit"), tolerance: try m["tolerance"]?.double() ?? 0)
+                unit: try m["unit"]?.text("a unit"), tolerance: try m["tolerance"]?.double())
         } catch let e as LimitError {
             throw node.error(e.message)
         } catch let e as ConfigError {

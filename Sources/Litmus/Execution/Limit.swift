@@ -10,14 +10,23 @@
 /// | `GELT`, `GTLE`, `GTLT` | as named (`GT` = strictly greater) | low or high |
 /// | `GE`, `GT` | v ≥ low, v > low | low only |
 /// | `LE`, `LT` | v ≤ high, v < high | high only |
-/// | `EQ`, `NE` | \|v − nominal\| ≤ tolerance, or not | nominal only (tolerance default 0: exact) |
+/// | `EQ`, `NE` | \|v − nominal\| ≤ tolerance, or not | nominal only (tolerance: see below) |
+///
+/// `EQ` and `NE` never compare floats exactly unless asked to: a reading computed as
+/// `0.1 + 0.2` equals a nominal of `0.3`. The default tolerance is
+/// ``defaultRelativeTolerance`` × |nominal| + ``defaultAbsoluteTolerance`` (1e-9 relative, so a
+/// few rounding steps of a double's 2.2e-16 are absorbed at any scale, plus 1e-12 absolute for a
+/// nominal of 0); give `tolerance:` to choose it (0 compares exactly). The tolerance in force
+/// is recorded with each measurement (`limit_tolerance`), so a re-judge from the data gives
+/// the same verdict.
 ///
 /// ```swift
 /// let rail = try Limit(low: 3.135, high: 3.465, unit: "V")
 /// rail.judge(3.3)           // .passed
 /// rail.judge(nil)           // .errored: no value
 /// let ripple = try Limit.atMost(0.05, unit: "V")
-/// let id = try Limit.equal(to: 42, tolerance: 0)
+/// let id = try Limit.equal(to: 42, tolerance: 0)          // exact
+/// let sum = try Limit.equal(to: 0.3)                       // passes 0.1 + 0.2
 /// ```
 ///
 /// NaN never passes (not even `NE`); infinities compare as numbers (a DMM overload mapped to
@@ -28,8 +37,14 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
     public let nominal: Double?
     public let comparator: Comparator
     public let unit: String?
-    /// For `EQ` and `NE`: the largest |value − nominal| still counted as equal.
+    /// For `EQ` and `NE`: the largest |value − nominal| still counted as equal, in the value's
+    /// unit (the default, or the one given); 0 for the other comparators.
     public let tolerance: Double
+    /// The relative part of the default `EQ`/`NE` tolerance: 1e-9 × |nominal|.
+    public static let defaultRelativeTolerance = 1e-9
+    /// The absolute part of the default `EQ`/`NE` tolerance, for a nominal at or near 0: 1e-12.
+    /// Quantities measured on that scale (picoamps) need an explicit `tolerance`.
+    public static let defaultAbsoluteTolerance = 1e-12
     /// The product-spec characteristic this limit was derived from.
     public var characteristicID: String?
     /// Where in the spec it came from: `DS-1001 §4.2 @ vin=5`.
@@ -37,18 +52,23 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
 
     /// Builds and checks a limit.
     ///
+    /// - Parameter tolerance: for `EQ` and `NE`, the largest |value − nominal| counted as
+    ///   equal; nil for the default (``defaultRelativeTolerance`` × |nominal| +
+    ///   ``defaultAbsoluteTolerance``), 0 for an exact comparison.
     /// - Throws: ``LimitError`` when the comparator and the fields disagree (a nominal alone
     ///   with `GELE`, `LT` without `high`, `EQ` without `nominal`, low > high), a bound is not
     ///   finite, or no value could pass.
     public init(
         low: Double? = nil, high: Double? = nil, nominal: Double? = nil, comparator: Comparator = .GELE,
-        unit: String? = nil, tolerance: Double = 0, characteristicID: String? = nil, specRef: String? = nil
+        unit: String? = nil, tolerance: Double? = nil, characteristicID: String? = nil, specRef: String? = nil
     ) throws(LimitError) {
         for (name, v) in [("low", low), ("high", high), ("nominal", nominal)] {
             if let v, !v.isFinite { throw LimitError("\(name) must be a finite number, got \(v)") }
         }
-        guard tolerance.isFinite, tolerance >= 0 else {
-            throw LimitError("tolerance must be a finite number >= 0, got \(tolerance)")
+        if let tolerance {
+            guard tolerance.isFinite, tolerance >= 0 else {
+                throw LimitError("tolerance must be a finite number >= 0, got \(tolerance)")
+            }
         }
         switch comparator {
         case .GELE, .GELT, .GTLE, .GTLT:
@@ -77,7 +97,8 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
                 throw LimitError("\(comparator.rawValue) judges against nominal only (with a tolerance); give nominal and no low/high")
             }
         }
-        if comparator != .EQ && comparator != .NE && tolerance != 0 {
+        let isEquality = comparator == .EQ || comparator == .NE
+        if !isEquality, let tolerance, tolerance != 0 {
             throw LimitError("tolerance applies to EQ and NE only; widen low/high instead")
         }
         self.low = low
@@ -85,7 +106,8 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
         self.nominal = nominal
         self.comparator = comparator
         self.unit = unit
-        self.tolerance = tolerance
+        self.tolerance =
+            isEquality ? tolerance ?? (Self.defaultRelativeTolerance * abs(nominal!) + Self.defaultAbsoluteTolerance) : 0
         self.characteristicID = characteristicID
         self.specRef = specRef
     }
@@ -105,8 +127,8 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
         try Limit(low: low, comparator: .GE, unit: unit)
     }
 
-    /// `|v − nominal| ≤ tolerance`.
-    public static func equal(to nominal: Double, tolerance: Double = 0, unit: String? = nil) throws(LimitError) -> Limit {
+    /// `|v − nominal| ≤ tolerance` (nil: the default tolerance; 0: exact).
+    public static func equal(to nominal: Double, tolerance: Double? = nil, unit: String? = nil) throws(LimitError) -> Limit {
         try Limit(nominal: nominal, comparator: .EQ, unit: unit, tolerance: tolerance)
     }
 
@@ -134,7 +156,7 @@ public struct Limit: Sendable, Equatable, CustomStringConvertible {
         let u = unit.map { " \($0)" } ?? ""
         switch comparator {
         case .EQ, .NE:
-            return "\(comparator.rawValue) \(nominal!)\(tolerance > 0 ? " ± \(tolerance)" : "")\(u)"
+            return "\(comparator.rawValue) \(nominal!)\(tolerance > 0 ? " ± \(tolerance)" : " (exact)")\(u)"
         default:
             return "\(comparator.rawValue) [\(low.map { "\($0)" } ?? "-∞"), \(high.map { "\($0)" } ?? "+∞")]\(u)"
         }

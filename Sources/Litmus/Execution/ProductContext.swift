@@ -90,8 +90,15 @@ public struct ProductContext: Sendable {
         }
     }
 
-    /// The pin key a characteristic is measured on (its first pin), if any.
-    public func pin(for name: String) -> String? { part.characteristic(name)?.pins.first }
+    /// The pin key a characteristic is measured on: its first pin, else the one part pin on its
+    /// `net:` (nil when several pins share the net: the fixture's connection decides then).
+    public func pin(for name: String) -> String? {
+        guard let c = part.characteristic(name) else { return nil }
+        if let first = c.pins.first { return first }
+        guard let net = c.net else { return nil }
+        let onNet = part.pins(onNet: net)
+        return onNet.count == 1 ? onNet[0].key : nil
+    }
 
     /// A band condition as written: `4.5...12`, `[0.1, 0.5]`, `CC`.
     static func text(_ condition: BandCondition) -> String {

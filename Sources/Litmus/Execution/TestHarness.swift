@@ -55,6 +55,8 @@ public final class TestHarness: @unchecked Sendable {
     private var lastVectorContext: Context?
     private var attempts: [String: Int64] = [:]
     private var autoSteps: [String: StepState] = [:]
+    /// Traceability problems already recorded, as "name\0problem".
+    private var warnedTrace: Set<String> = []
 
     /// - Parameters:
     ///   - config: vectors, limits, mocks and retry from a file (``HarnessConfig``).
@@ -338,7 +340,9 @@ public final class TestHarness: @unchecked Sendable {
     ///
     /// Traceability: explicit `dutPin`/`instrumentRole`/`instrumentChannel`/`fixtureConnection`
     /// win; else `connection:` (a fixture connection name), else `pin:` (a part pin key,
-    /// default: the characteristic's pin) is traced through the station's fixture.
+    /// default: the characteristic's first pin, else its `net:`) is traced through the
+    /// station's fixture. What cannot be traced to one connection is recorded as a
+    /// `traceability` diagnostic of the run (once per measurement name and problem).
     ///
     /// - Returns: the outcome (`passed`, `failed`, `errored` for no value or an unusable spec
     ///   limit, `done` when no limit applies).
@@ -383,27 +387,41 @@ public final class TestHarness: @unchecked Sendable {
         var outcome = specError != nil ? Outcome.errored : (resolved?.judge(value) ?? (value == nil ? .errored : .done))
         if value == nil { outcome = .errored } else if !judge && specError == nil { outcome = .done }
 
-        // Traceability from configuration.
+        // Traceability from configuration. What cannot be traced is recorded as a diagnostic
+        // (once per measurement name and problem), never dropped silently.
         var trace: TraceLocation?
+        var traceProblems: [String] = []
         if let config = station?.configuration {
-            if let connection {
-                trace = try? config.trace(connection: connection, site: site)
-            } else if let p = pin ?? product?.pin(for: name) {
-                let function = product?.part.characteristic(name)?.function
-                trace = try? config.trace(pin: p, function: function, site: site)
+            let characteristic = product?.part.characteristic(name)
+            do {
+                if let connection {
+                    trace = try config.trace(connection: connection, site: site)
+                } else if let p = pin {
+                    trace = try config.trace(pin: p, function: characteristic?.function, site: site)
+                } else if let characteristic {
+                    trace = try config.trace(characteristic, site: site)
+                }
+            } catch {
+                if instrumentRole == nil { traceProblems.append(error.message) }
             }
+            if dutPin == nil { traceProblems += trace?.notes ?? [] }
         }
         let step = openStep ?? autoStep(name)
         let m = Measurement(
             stepIndex: step.index, stepPath: step.path, vectorIndex: vectorState?.index,
             retry: vectorState?.retry ?? step.retry, name: name, value: value, unit: unit ?? resolved?.unit, outcome: outcome,
             limitLow: resolved?.low, limitHigh: resolved?.high, limitNominal: resolved?.nominal,
+            limitTolerance: resolved.flatMap { $0.comparator == .EQ || $0.comparator == .NE ? $0.tolerance : nil },
             comparator: resolved?.comparator, characteristicID: resolved?.characteristicID ?? (specError != nil ? name : nil), specRef: resolved?.specRef,
-            dutPin: dutPin ?? trace?.dutPin ?? pin, fixtureConnection: fixtureConnection ?? trace?.connection,
+            dutPin: dutPin ?? trace?.dutPin ?? pin ?? (station != nil ? product?.pin(for: name) : nil), fixtureConnection: fixtureConnection ?? trace?.connection,
             instrumentRole: instrumentRole ?? trace?.role, instrumentResource: trace?.resource,
             instrumentChannel: instrumentChannel ?? trace?.channel)
         if let specError {
             try logger?.emit(.diagnostic(Diagnostic(level: .error, source: "limits", message: "measurement \(name): \(specError)")))
+        }
+        for problem in traceProblems where lock.withLock({ warnedTrace.insert("\(name)\u{0}\(problem)").inserted }) {
+            try logger?.emit(
+                .diagnostic(Diagnostic(level: .warning, source: "traceability", message: "measurement \(name): \(problem)")))
         }
         try logger?.emit(.measurement(m))
         lock.withLock {

@@ -75,6 +75,13 @@ public final class TestRunLogger: @unchecked Sendable {
             self.materializer = nil
             self.channelStore = nil
         }
+        if let demotion = identity.phaseDemotion { try warnPhase(demotion) }
+    }
+
+    /// A phase warning: logged, and recorded in the run as a `diagnostic.warning`.
+    private func warnPhase(_ message: String) throws {
+        log.warning("\(message)")
+        try emit(.diagnostic(Diagnostic(level: .warning, source: "test_phase", message: message)))
     }
 
     deinit { try? close() }
@@ -104,6 +111,14 @@ public final class TestRunLogger: @unchecked Sendable {
         let first = lock.withLock { inventoried.insert(ObjectIdentifier(station)).inserted }
         guard first else { return }
         for record in station.inventory { try emit(.instrumentConnected(record)) }
+        // A run that claims production (its identity was not applied to this bench) on a bench
+        // with mocked roles: say so loudly; the mocked roles are in the inventory.
+        if let phase = identity.testPhase, station.effectivePhase(phase) != phase {
+            try warnPhase(
+                "run \(runID) records test phase \(phase) on station \(station.configuration.station.id), whose roles "
+                    + "\(station.mockedRoles.joined(separator: ", ")) are mocked. Fix: build the identity with "
+                    + "`identity.apply(bench)` (it records development and the requested phase), or unmock the roles")
+        }
     }
 
     /// The next step index of the run: unique across every harness writing to this run.
@@ -260,8 +275,23 @@ public struct RunIdentity: Sendable, Equatable {
             siteIndex: Int64(siteIndex), siteName: siteName, metadata: metadata)
     }
 
+    /// The metadata key that keeps the phase a run asked for when the bench demoted it.
+    public static let requestedPhaseKey = "requested_test_phase"
+    /// The metadata key that says why the phase was demoted (the mocked roles).
+    public static let phaseDemotionKey = "test_phase_demoted_because"
+
+    /// The warning for a demoted phase (``apply(_:)`` recorded ``requestedPhaseKey``), or nil.
+    public var phaseDemotion: String? {
+        guard let requested = runStarted.metadata[Self.requestedPhaseKey], requested != runStarted.testPhase else { return nil }
+        return "test phase \(requested) was requested, but the run records \(runStarted.testPhase ?? "none"): "
+            + "\(runStarted.metadata[Self.phaseDemotionKey] ?? "the bench has mocked roles"). A mocked bench never records "
+            + "production. Fix: open the station without mocks for production runs"
+    }
+
     /// The station fields of an open bench, and its phase rule: a bench with any mocked role
-    /// records `development` instead of `production`.
+    /// records `development` instead of `production`. A demotion is kept in the metadata (the
+    /// requested phase under ``requestedPhaseKey``, the mocked roles under
+    /// ``phaseDemotionKey``) and ``TestRunLogger`` warns about it when the run starts.
     public mutating func apply(_ bench: OpenStation) {
         let s = bench.configuration.station
         runStarted.stationID = s.id
@@ -274,7 +304,14 @@ public struct RunIdentity: Sendable, Equatable {
             runStarted.partName = part.name
             runStarted.partRevision = part.revision
         }
-        if let phase = runStarted.testPhase { runStarted.testPhase = bench.effectivePhase(phase) }
+        if let phase = runStarted.testPhase {
+            let effective = bench.effectivePhase(phase)
+            if effective != phase {
+                runStarted.metadata[Self.requestedPhaseKey] = phase
+                runStarted.metadata[Self.phaseDemotionKey] = "mocked roles: \(bench.mockedRoles.joined(separator: ", "))"
+            }
+            runStarted.testPhase = effective
+        }
     }
 
     var sessionStarted: SessionStarted {

@@ -198,7 +198,8 @@ public struct ProfileOperation: Sendable, Equatable {
             if p.min != nil || p.max != nil { range = (p.min ?? -.infinity)...(p.max ?? .infinity) }
             return ParameterInfo(
                 name: p.name, type: p.type, unit: p.unit, help: p.help, isOptional: p.defaultValue != nil,
-                isChannel: p.isChannel, range: range, choices: p.isChannel ? channels : p.choices?.map(\.value))
+                isChannel: p.isChannel, range: range, choices: p.isChannel ? channels : p.choices?.map(\.value),
+                defaultValue: p.defaultValue)
         }
     }
 

@@ -74,8 +74,12 @@ public final class OpenStation: @unchecked Sendable {
     /// Whether any role is mocked. A run on such a bench cannot claim to be production.
     public var anyMocked: Bool { roles.contains { $0.resolved.mocked } }
 
+    /// The roles that are mocked, in the station's order.
+    public var mockedRoles: [String] { roles.filter(\.resolved.mocked).map(\.role) }
+
     /// The test phase a run may record: `requested`, except that `production` becomes
-    /// `development` when any role is mocked.
+    /// `development` when any role is mocked (every other phase is kept).
+    /// ``RunIdentity/apply(_:)`` records the demotion and ``TestRunLogger`` warns about it.
     public func effectivePhase(_ requested: String) -> String {
         anyMocked && requested.lowercased() == "production" ? "development" : requested
     }

@@ -71,6 +71,9 @@ public struct Part: Sendable, Equatable {
     /// The pin with this key (`VOUT`), or nil.
     public func pin(_ key: String) -> PartPin? { pins.first { $0.key == key } }
 
+    /// The pins on schematic net `net`, in file order.
+    public func pins(onNet net: String) -> [PartPin] { pins.filter { $0.net == net } }
+
     /// The pin with this designator (`J1.3`), or nil.
     public func pin(designator: String) -> PartPin? { pins.first { $0.designator == designator } }
 

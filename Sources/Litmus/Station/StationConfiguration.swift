@@ -191,7 +191,35 @@ public struct StationConfiguration: Sendable {
         }
         let config = StationConfiguration(station: station, fixture: fixture, part: part, profiles: profiles, roles: roles, registry: registry)
         config.checkFixture(reader: reader, partNamed: partNamed)
+        config.checkTraceability(reader: reader)
         return config
+    }
+
+    /// Warns about every characteristic of the part whose measurements the harness could not
+    /// trace to one fixture connection at some site (a pin or net with several connections that
+    /// the characteristic's function does not pick between, a net-only connection on a net
+    /// several pins share): such measurements would record no instrument or no pin.
+    private func checkTraceability(reader: ConfigReader) {
+        guard let fixture, let part, !fixture.sites.isEmpty else { return }
+        for site in fixture.sites {
+            for c in part.characteristics {
+                let subject = c.pins.first.map { "pin \($0)" } ?? c.net.map { "net \($0)" } ?? ""
+                let touching = connections(for: c, at: site)
+                // Where to point: the first connection involved, else the fixture.
+                let location = touching.first.map { $0.locations("", file: fixture.file) } ?? fixture.locations("", file: fixture.file)
+                do {
+                    guard let traced = try trace(c, site: site.index) else { continue }
+                    for note in traced.notes {
+                        reader.warn(location.error("characteristic \(c.id) (\(subject)): \(note)"))
+                    }
+                } catch {
+                    // A characteristic no connection reaches is measured some other way (the
+                    // DUT's own readback, a manual entry); only ambiguity is a silent gap.
+                    guard touching.count > 1 else { continue }
+                    reader.warn(location.error("characteristic \(c.id) (\(subject)): \(error.message)"))
+                }
+            }
+        }
     }
 
     /// Cross-file checks of the fixture: roles exist in the station, channels are valid for the

@@ -5,6 +5,33 @@ import Testing
 
 /// The README's main job: litmus-example on the mock bench, its Parquet read back by DuckDB.
 @Suite struct ExampleTests {
+    /// Issue 12 #23 from an executable: `--phase production` on the mock bench (its load is
+    /// mocked) prints a warning and records development, keeping the request in the metadata.
+    @Test func productionOnTheMockBenchIsDemotedLoudly() throws {
+        let data = TestPlugins.scratch + "/example-phase-\(UUID().uuidString)"
+        var env = ProcessInfo.processInfo.environment
+        env["LITMUS_LOCK_DIR"] = data + "/locks"
+        env.removeValue(forKey: "LITMUS_PROMPT")
+        let result = try TestPlugins.run(
+            TestPlugins.buildDirectory + "/litmus-example",
+            ["--station", TestPlugins.packageRoot + "/stations/bench_mock.yaml", "--data", data, "--serial", "SN-PHASE", "--phase", "production"],
+            environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("test phase production was requested, but the run records development: mocked roles: eload"), "\(result.output)")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: data + "/runs").filter { $0.hasSuffix(".parquet") }
+        #expect(files.count == 1)
+        let kept = try #require(
+            try TestPython.json(
+                """
+                import sys, json, pyarrow.parquet as pq
+                t = pq.read_table(sys.argv[1])
+                run = json.loads(t.schema.metadata[b"litmus.run"])
+                print(json.dumps({"phase": t.column("test_phase")[0].as_py(), "requested": run["metadata"].get("requested_test_phase")}))
+                """, [data + "/runs/" + (files.first ?? "")]) as? [String: Any])
+        #expect(kept["phase"] as? String == "development")
+        #expect(kept["requested"] as? String == "production")
+    }
+
     @Test func theExampleRunsOnTheMockBenchAndItsRunFileReadsBack() throws {
         let data = TestPlugins.scratch + "/example-\(UUID().uuidString)"
         var env = ProcessInfo.processInfo.environment

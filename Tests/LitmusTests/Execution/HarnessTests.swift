@@ -347,6 +347,106 @@ struct HarnessRun {
         #expect(failing == 4)
     }
 
+    /// Issue 12 #16, end to end: a profile operation whose channel has a default (`"1"`),
+    /// called without it on a mocked role, answers channel 1's lookup entry, not the lookup's
+    /// `default` (0.0), so a 5.001 V reading fails its <= 0.27 V limit. Both ways a mock
+    /// stands in: the station's `mock_config` and the harness's mocks (the `.litmusMocks`
+    /// trait's path).
+    @Test func lookupMocksApplyTheParameterDefaultBeforeTheVerdict() throws {
+        let dir = TestPlugins.scratch + "/lookup-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let station = dir + "/lookup_bench.yaml"
+        try """
+            id: lookup_bench
+            name: Lookup bench
+            profile_paths: ["\(TestPlugins.packageRoot)/stations/profiles"]
+            instruments:
+              psu:
+                resource: "SIM::psu::INSTR"
+                profile: generic_scpi_psu
+                mock: true
+                mock_config:
+                  measure_voltage: {lookup: {"1": 5.001, "2": 0.1}, default: 0}
+            """.write(toFile: station, atomically: true, encoding: .utf8)
+        let (loaded, report) = StationConfiguration.load(station: station, registry: TestPlugins.registry, environment: [:])
+        #expect(report.errors.isEmpty, "\(report)")
+        let bench = try #require(loaded).open(.init(locks: nil))
+        defer { bench.close() }
+        let psu = try bench.instrument("psu")
+        #expect(try psu.call("measure_voltage") == .f64(5.001))
+        #expect(try psu.call("measure_voltage", "2") == .f64(0.1))
+
+        let run = try HarnessRun()
+        let harness = try TestHarness(
+            logger: run.logger, stepName: "dropout", limits: ["dropout": try Limit.atMost(0.27, unit: "V")], station: bench)
+        let fromConfig = try harness.runAll { _ in try harness.measure("dropout", try psu.call("measure_voltage").doubleValue) }
+        #expect(fromConfig.outcome == .failed)
+
+        // The harness's mocks patch the role with the same kind of lookup.
+        let patched = try TestHarness(
+            logger: run.logger, stepName: "dropout_patched", limits: ["dropout": try Limit.atMost(0.27, unit: "V")], station: bench,
+            mocks: ["psu.measure_voltage": try ConfigValue(try ConfigReader().parse("{lookup: {'1': 4.5, '2': 0.2}, default: 0}", file: "<mocks>"))])
+        let fromPatch = try patched.runAll { _ in try patched.measure("dropout", try psu.call("measure_voltage").doubleValue) }
+        #expect(fromPatch.outcome == .failed)
+        try run.logger.finalize()
+        #expect(try run.measurements().map(\.value) == [5.001, 4.5])
+        #expect(try run.measurements().map(\.outcome) == [.failed, .failed])
+        try run.logger.close()
+    }
+
+    /// Issue 12 #23: asking for production on a bench with a mocked role records development,
+    /// loudly: a warning in the log and in the run, and the requested phase in the run's
+    /// metadata (kept in the run file). A run that claims production without the bench's
+    /// rule is warned about too.
+    @Test func phaseDemotionIsWarnedAndRecorded() throws {
+        let (loaded, report) = StationConfiguration.load(
+            station: OpenStationTests.benchMock, registry: TestPlugins.registry, environment: [:])
+        #expect(report.errors.isEmpty, "\(report)")
+        let mockBench = try #require(loaded).open(.init(locks: nil))
+        defer { mockBench.close() }
+        var identity = RunIdentity(dutSerial: "SN-PHASE", testPhase: "production", git: false)
+        identity.apply(mockBench)
+        #expect(identity.testPhase == "development")
+        #expect(identity.metadata[RunIdentity.requestedPhaseKey] == "production")
+        #expect(identity.metadata[RunIdentity.phaseDemotionKey] == "mocked roles: eload")
+
+        let capture = HostServicesTests.Capture()
+        let data = TestPlugins.scratch + "/phase-\(UUID().uuidString)"
+        let logger = try TestRunLogger(identity, dataDir: data, logger: Logger(label: "test") { _ in capture })
+        let warnings = capture.lock.withLock { capture.lines.filter { $0.0 == .warning }.map(\.1) }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("test phase production was requested, but the run records development") == true, "\(warnings)")
+        #expect(warnings.first?.contains("eload") == true)
+        try logger.finalize()
+        let file = try #require(logger.runFile)
+        let events = try EventReader.events(dataDir: data, sessionID: logger.sessionID).events
+        try logger.close()
+        let diagnostics = events.compactMap { if case .diagnostic(let d) = $0.body { d } else { nil } }
+        #expect(diagnostics.map(\.source) == ["test_phase"])
+        let kept = try #require(
+            try TestPython.json(
+                """
+                import sys, json, pyarrow.parquet as pq
+                meta = pq.read_schema(sys.argv[1]).metadata
+                t = pq.read_table(sys.argv[1]).to_pydict()
+                print(json.dumps({"phase": t["test_phase"][0], "run": json.loads(meta[b"litmus.run"]),
+                                  "diagnostics": json.loads(meta[b"litmus.diagnostics"])}))
+                """, [file]) as? [String: Any])
+        #expect(kept["phase"] as? String == "development")
+        let metadata = (kept["run"] as? [String: Any])?["metadata"] as? [String: String]
+        #expect(metadata?[RunIdentity.requestedPhaseKey] == "production", "\(kept)")
+        #expect((kept["diagnostics"] as? [[String: Any]])?.first?["source"] as? String == "test_phase", "\(kept)")
+
+        // An identity that skipped the bench's rule and claims production: warned in the run.
+        let unapplied = try HarnessRun(serial: "SN-CLAIM", phase: "production")
+        _ = try TestHarness(logger: unapplied.logger, station: mockBench)
+        try unapplied.logger.finalize()
+        let claimed = try unapplied.events().compactMap { if case .diagnostic(let d) = $0.body { d } else { nil } }
+        #expect(claimed.count == 1 && claimed[0].source == "test_phase", "\(claimed)")
+        #expect(claimed.first?.message.contains("records test phase production") == true, "\(claimed)")
+        try unapplied.logger.close()
+    }
+
     @Test func mocksPatchMockedRolesForTheVectorAndAreRecorded() throws {
         let (loaded, report) = StationConfiguration.load(
             station: OpenStationTests.benchMock, registry: TestPlugins.registry, environment: [:])

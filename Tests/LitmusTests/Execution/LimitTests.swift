@@ -35,6 +35,47 @@ import Testing
         #expect(try Limit.atLeast(5).judge(.infinity) == .passed)
     }
 
+    /// Issue 12 #20: EQ/NE compare with a small default tolerance (0.1 + 0.2 equals 0.3),
+    /// documented and overridable (0: exact); NaN passes neither.
+    @Test func equalityOnFloatsHasADefaultToleranceAndNaNNeverPasses() throws {
+        let sum = 0.1 + 0.2
+        #expect(sum != 0.3)  // the float fact the default tolerance is for
+        let eq = try Limit.equal(to: 0.3)
+        #expect(eq.tolerance == Limit.defaultRelativeTolerance * 0.3 + Limit.defaultAbsoluteTolerance)
+        #expect(eq.judge(sum) == .passed)
+        #expect(try Limit(nominal: 0.3, comparator: .NE).judge(sum) == .failed)
+        #expect(try Limit.equal(to: 0.3, tolerance: 0).judge(sum) == .failed)  // exact when asked
+        #expect(try Limit(nominal: 0.3, comparator: .NE, tolerance: 0).judge(sum) == .passed)
+        #expect(try Limit.equal(to: 0).judge(1e-13) == .passed)  // the absolute floor at a nominal of 0
+        #expect(try Limit.equal(to: 0).judge(1e-11) == .failed)
+        #expect(try Limit.equal(to: 1e6).judge(1e6 + 1e-4) == .passed)  // relative at scale
+        #expect(try Limit.equal(to: 1e6).judge(1e6 + 1e-2) == .failed)
+        for limit in [eq, try Limit(nominal: 0.3, comparator: .NE), try Limit(nominal: 0.3, comparator: .NE, tolerance: 1e9)] {
+            #expect(limit.judge(.nan) == .failed, "\(limit)")
+        }
+        #expect(try Limit.between(1, 2).tolerance == 0)
+        #expect(try Limit.equal(to: 42, tolerance: 0).description == "EQ 42.0 (exact)")
+    }
+
+    @Test func toleranceIsAYAMLKeyOfALimit() throws {
+        let c = try HarnessConfig.parse(
+            """
+            limits:
+              sum: {nominal: 0.3, comparator: EQ}
+              exact: {nominal: 0.3, comparator: EQ, tolerance: 0}
+              loose: {nominal: 0.3, comparator: EQ, tolerance: 0.01}
+            """)
+        #expect(c.limits["sum"]?.judge(0.1 + 0.2) == .passed)
+        #expect(c.limits["exact"]?.judge(0.1 + 0.2) == .failed)
+        #expect(c.limits["loose"]?.judge(0.305) == .passed)
+        do {
+            _ = try HarnessConfig.parse("limits:\n  r: {low: 1, high: 2, tolerance: 0.1}\n", file: "t.yaml")
+            Issue.record("a tolerance on a range must be refused")
+        } catch {
+            #expect(error.errors.map(\.description).joined().contains("t.yaml:2:6"), "\(error)")
+        }
+    }
+
     @Test func contradictoryLimitsAreRefusedWhenBuilt() {
         let bad: [(() throws(LimitError) -> Limit, String)] = [
             ({ () throws(LimitError) in try Limit(nominal: 5) }, "would pass every value"),

@@ -155,9 +155,10 @@ import Testing
         let set = try op(psu, "set_voltage")
         #expect(set.parameterInfos == [
             ParameterInfo(name: "voltage", type: .f64, unit: "V", range: 0...30),
-            ParameterInfo(name: "channel", type: .string, isOptional: true, isChannel: true, choices: ["1", "2"]),
+            // The default travels with the parameter: the host fills it in before any driver or mock.
+            ParameterInfo(name: "channel", type: .string, isOptional: true, isChannel: true, choices: ["1", "2"], defaultValue: .string("1")),
         ])
-        #expect(set.info(index: 0).signature == "set_voltage(voltage: f64 [V] 0...30, channel?: string {1|2}) -> void")
+        #expect(set.info(index: 0).signature == "set_voltage(voltage: f64 [V] 0...30, channel?: string {1|2} = \"1\") -> void")
         #expect(set.info(index: 3).flags == .writes)
         #expect(set.info(index: 3).index == 3)
         let measure = try op(psu, "measure_voltage").info(index: 5)

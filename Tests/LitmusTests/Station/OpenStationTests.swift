@@ -237,6 +237,23 @@ import Testing
         #expect(r.output.contains("SIM0::psu::INSTR"), "\(r.output)")
         #expect(r.output.contains("mock (sim)"), "\(r.output)")
         #expect(r.output.contains("ok: 4 roles opened and closed"), "\(r.output)")
+        // The phase note says what happens (issue 12 #23): only production is demoted.
+        #expect(r.output.contains("note: mocked roles: eload; a run on this bench that asks for test phase production records development instead"), "\(r.output)")
+        #expect(r.output.contains("every other phase is recorded as asked"), "\(r.output)")
+        #expect(!r.output.contains("record test phase development, never production"), "\(r.output)")
+    }
+
+    /// Issue 12 #17 at the command line: the ambiguous pin is a warning that names the pin,
+    /// both connections and how to name one; the bench stays usable.
+    @Test func checkWarnsAboutATraceabilityGap() throws {
+        let s = try StationScratch()
+        try TraceabilityGapTests.writeBench(s)
+        let r = try TestPlugins.run(litmus, ["station", "check", s.dir + "/trace_bench.yaml"])
+        #expect(r.status == 0, "\(r.output)")
+        let line = r.output.split(separator: "\n").first { $0.contains("characteristic vout") }.map(String.init) ?? ""
+        #expect(line.hasPrefix("warning: \(s.dir)/fixtures/trace_fixture.yaml:3:"), "\(r.output)")
+        #expect(line.contains("pin 'VOUT' has 2 connections (vout_a [no function], vout_b [no function])"), "\(line)")
+        #expect(line.contains("connection: \"vout_a\""), "\(line)")
     }
 
     @Test func brokenStationPrintsLocatedErrorsAndFails() throws {

@@ -55,6 +55,21 @@ struct PrecedenceFixture {
     }
 }
 
+/// A `.litmusMocks` lookup on a profile operation whose channel defaults to "1" (issue 12 #16):
+/// `measure_voltage()` must answer channel 1's entry (5.001 V, failing the <= 0.27 V limit),
+/// not the lookup's `default` (0.0, which would pass).
+@Suite(
+    .enabled(if: litmusFixture == "lookup"),
+    .litmusStation("stations/bench_mock.yaml", mock: true, dutSerial: "FIX-LOOKUP"))
+struct LookupDefaultFixture {
+    @Test(
+        .litmusMocks(["psu.measure_voltage": .yaml("{lookup: {'1': 5.001, '2': 0.1}, default: 0}")]),
+        .litmusLimits(["dropout": .atMost(0.27, unit: "V")]))
+    func dropout() throws {
+        try Litmus.verify("dropout", try Litmus.instrument("psu").call("measure_voltage").doubleValue)
+    }
+}
+
 /// Parallel tests and cases, each checking that it sees only its own Litmus state.
 @Suite(.enabled(if: litmusFixture == "isolation"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ISOLATION"))
 struct IsolationFixture {

@@ -36,6 +36,17 @@ import Testing
 
     // MARK: The example target
 
+    /// Issue 12 #23 through the `.litmusStation` trait: production asked (LITMUS_PHASE) on the
+    /// mock bench, whose load is mocked, records development with a warning the test output
+    /// shows, and keeps the requested phase.
+    @Test func productionOnAMockedBenchIsDemotedWithAWarning() throws {
+        let run = try Self.child("PowerBoardTests", environment: ["LITMUS_PHASE": "production"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("test phase production was requested, but the run records development"), "\(run.output)")
+        let row = try Self.rows(run.dataDir, "test_phase", where: "record_type = 'run'")
+        #expect(row.first?["test_phase"] as? String == "development")
+    }
+
     @Test func exampleSuitePassesAndItsRunIsOnDisk() throws {
         let run = try Self.child("PowerBoardTests")
         #expect(run.status == 0, "\(run.output)")
@@ -115,6 +126,17 @@ import Testing
     }
 
     // MARK: Traits
+
+    /// Issue 12 #16 through the `.litmusMocks` trait: the channel's declared default reaches
+    /// the lookup, so the reading is channel 1's and the verdict fails.
+    @Test func litmusMocksLookupUsesTheChannelDefault() throws {
+        let run = try Self.child("LookupDefaultFixture", fixture: "lookup")
+        #expect(run.status != 0, "the dropout must fail: \(run.output)")
+        let rows = try Self.rows(run.dataDir, "measurement_value, measurement_outcome", where: "record_type = 'measurement'")
+        #expect(rows.count == 1)
+        #expect(rows.first?["measurement_value"] as? Double == 5.001, "\(rows)")
+        #expect(rows.first?["measurement_outcome"] as? String == "failed", "\(rows)")
+    }
 
     @Test func precedenceSuiteTestSidecar() throws {
         let run = try Self.child("PrecedenceFixture", fixture: "precedence")
