@@ -460,6 +460,7 @@ extension RunTable {
             ("litmus.mocked", run.instruments.contains(where: \.mocked) || !run.mockPatches.isEmpty ? "true" : "false"),
             ("litmus.units", String(decoding: unitsJSON.bytes, as: UTF8.self)),
         ]
+        addDiagnostics(run.diagnostics)  // RunDiagnostic.swift
     }
 
     private mutating func addUniqueColumn(_ name: String, _ type: ColumnType) -> Int {
