@@ -336,11 +336,15 @@ public struct EventReader: Sendable {
             }
             return consumed
         }
-        /// With no LF in the bytes held (a full buffer, or the end of the file): a CR among
-        /// them means CR line endings; switches to them.
+        /// With no LF in the bytes held (a full buffer, or the end of the file): a CR that ends
+        /// what looks like a line (`{` … `}`) means CR line endings; switches to them.
         func switchToCR() -> Bool {
-            guard terminator == 0x0A, filled > 0,
-                buffer.withUnsafeBufferPointer({ memchr($0.baseAddress!, 0x0D, filled) != nil })
+            guard terminator == 0x0A, filled > 1,
+                buffer.withUnsafeBufferPointer({ bytes in
+                    guard bytes[0] == UInt8(ascii: "{"), let cr = memchr(bytes.baseAddress!, 0x0D, filled) else { return false }
+                    let at = UnsafeRawPointer(bytes.baseAddress!).distance(to: UnsafeRawPointer(cr))
+                    return at > 0 && bytes[at - 1] == UInt8(ascii: "}")
+                })
             else { return false }
             terminator = 0x0D
             scan.crOnly = true
