@@ -462,7 +462,7 @@ public struct EventReader: Sendable {
                     }
                 }
                 lastSequence[event.writer] = event.sequence
-                if unordered[event.writer] != nil {
+                if !unordered.isEmpty && unordered[event.writer] != nil {
                     unordered[event.writer]![event.sequence, default: []].append(byWriter[event.writer]?.count ?? 0)
                 }
                 byWriter[event.writer, default: []].append(event)
