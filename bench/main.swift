@@ -101,6 +101,7 @@ let sections: [(String, () -> Void)] = [
     ("parquet", runParquetBenchmark), ("channels", runChannelBenchmark), ("station", runStationBenchmark),
     ("socket", runSocketBenchmark), ("vxi11", runVXI11Benchmark), ("hislip", runHiSLIPBenchmark),
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
+    ("orphans", runOrphanBenchmark),
 ]
 let benchUsage = "usage: litmus-bench [section...]   (no section: all)\nsections: \(sections.map(\.0).joined(separator: ", "))"
 let chosen = Set(CommandLine.arguments.dropFirst())

@@ -57,6 +57,16 @@ public final class ParquetWriter {
     private var rowGroups: [RowGroupMetadata] = []
     private var rowsInGroup = 0
 
+    /// Removes the partial files (`<name>.partial-<pid>`) in `directory` that a writer killed
+    /// mid-write left: those whose lock no process holds (a live writer holds its file's
+    /// `flock` until it closes), and whose pid is not a live process or that were not
+    /// modified for `minimumAge` seconds (so a reused pid does not keep them). Returns the
+    /// paths removed.
+    @discardableResult
+    public static func removeStalePartialFiles(inDirectory directory: String, minimumAge: Double = 10) -> [String] {
+        PartialFile.removeStale(inDirectory: directory, minimumAge: minimumAge)
+    }
+
     /// Parquet files start and end with these 4 bytes.
     static let magic: [UInt8] = Array("PAR1".utf8)
 

@@ -10,6 +10,10 @@ import Darwin
 /// the target (without replacing an existing file unless asked) and fsyncs the directory, so
 /// the target path either does not exist or holds the complete file, even after a crash.
 /// ``discard()`` (also run by `deinit` if not committed) removes the partial file.
+///
+/// The writer holds `flock(LOCK_EX)` on the partial file while it writes: the kernel releases
+/// it when the writer's process dies, whatever the way, so ``removeStale(inDirectory:)`` tells
+/// a partial file left by a dead writer from one being written (a reused pid cannot fool it).
 final class PartialFile {
     let targetPath: String
     let partialPath: String
@@ -30,10 +34,75 @@ final class PartialFile {
                 path: targetPath)
         }
         descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor < 0 && errno == EEXIST && Self.removeIfStale(partialPath, minimumAge: 0) {
+            // Left by a dead process that had this pid.
+            descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         if descriptor < 0 {
             let reason = Self.lastError()
             throw ParquetError(.io, "cannot create \(partialPath): \(reason)", path: targetPath)
         }
+        // A new file nobody else has opened for writing: the lock is free (a sweeper probing it
+        // holds it for a moment at most).
+        var attempts = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 && attempts < 1000 {
+            attempts += 1
+            usleep(1000)
+        }
+    }
+
+    /// The suffix of partial files: `<target>.partial-<pid>`.
+    static let marker = ".partial-"
+
+    /// Removes the partial files in `directory` whose writer is gone: no process holds their
+    /// lock, and their pid is not a live process or they were not modified for `minimumAge`
+    /// seconds (a writer takes the lock microseconds after creating the file). Returns the
+    /// paths removed.
+    static func removeStale(inDirectory directory: String, minimumAge: Double) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if pid(inName: name) != nil { names.append(name) }
+        }
+        closedir(dir)
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        return names.sorted().map { base + $0 }.filter { removeIfStale($0, minimumAge: minimumAge) }
+    }
+
+    /// The pid of a partial file's name (`….partial-<digits>`), nil for any other name.
+    static func pid(inName name: String) -> Int32? {
+        let bytes = Array(name.utf8)
+        let m = Array(marker.utf8)
+        var i = bytes.count - m.count - 1
+        while i >= 0 {
+            if bytes[i..<(i + m.count)].elementsEqual(m) {
+                let digits = bytes[(i + m.count)...]
+                guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                return Int32(String(decoding: digits, as: UTF8.self))
+            }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Removes the partial file `path` if its writer is gone (see ``removeStale(inDirectory:minimumAge:)``).
+    static func removeIfStale(_ path: String, minimumAge: Double) -> Bool {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        // Held: a live writer is at work.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        let pidAlive = pid(inName: path).map { pid in pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) } ?? false
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let age = Double(now.tv_sec - info.st_mtim.tv_sec) + Double(now.tv_nsec - info.st_mtim.tv_nsec) / 1e9
+        guard !pidAlive || age >= minimumAge else { return false }
+        return unlink(path) == 0
     }
 
     deinit {

@@ -53,6 +53,10 @@ struct RunsCommand: ParsableCommand {
                     j.field("measurements", s.measurements)
                     j.field("failed_measurements", s.failedMeasurements)
                     j.field("parquet", s.parquetPath)
+                    j.key("diagnostics")
+                    j.beginArray()
+                    for d in s.diagnostics { j.value(d.description) }
+                    j.endArray()
                     j.endObject()
                     print(String(decoding: j.bytes, as: UTF8.self))
                 }
@@ -65,16 +69,20 @@ struct RunsCommand: ParsableCommand {
             let color = isatty(STDOUT_FILENO) != 0
             print(
                 Table.render(
-                    header: ["RUN", "STARTED (UTC)", "SERIAL", "STATION", "PHASE", "OUTCOME", "MEAS", "FAIL", "PARQUET"],
+                    header: ["RUN", "STARTED (UTC)", "SERIAL", "STATION", "PHASE", "OUTCOME", "MEAS", "FAIL", "DIAG", "PARQUET"],
                     rows: rows.map { s in
                         [
                             String(s.runID.uuidString.lowercased().prefix(8)), s.startedAt.map { String($0.iso8601.prefix(19)) } ?? "",
                             s.dutSerial, s.stationID ?? "", s.testPhase ?? "",
                             paint(s.outcome?.rawValue ?? "running", s.outcome, color), "\(s.measurements)", "\(s.failedMeasurements)",
+                            s.diagnostics.isEmpty ? "-" : Set(s.diagnostics.map(\.kind)).sorted().joined(separator: ","),
                             s.parquetPath.map { ($0 as NSString).lastPathComponent } ?? "-",
                         ]
                     }))
             for problem in catalog.problems { printError("warning: \(problem)") }
+            if rows.contains(where: { !$0.diagnostics.isEmpty }) {
+                printError("DIAG: what is wrong with a run's data; `litmus runs show <run>` says where")
+            }
         }
     }
 
@@ -96,8 +104,9 @@ struct RunsCommand: ParsableCommand {
             let outcome = acc.ended?.outcome
             print("Run \(acc.runID.uuidString.lowercased())  \(paint(outcome?.rawValue ?? "running", outcome, color))")
             print("  DUT \(r?.dutSerial ?? "?")\(r?.dutPartNumber.map { " (\($0))" } ?? "")  station \(r?.stationID ?? "?")  phase \(r?.testPhase ?? "-")")
-            print("  started \(acc.startedAt?.iso8601 ?? "?")  ended \(acc.endedAt?.iso8601 ?? "-")")
+            print("  started \(acc.startedAt?.iso8601 ?? acc.firstEventAt.map { "? (first event \($0.iso8601))" } ?? "?")  ended \(acc.endedAt?.iso8601 ?? "-")")
             if let path = acc.materialized?.path { print("  parquet \(path)") }
+            for d in acc.diagnostics { print("  diagnostic \(d)") }
             if !acc.metadata.isEmpty {
                 print("  metadata " + acc.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
@@ -185,22 +194,35 @@ struct RunsDaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs-daemon",
         abstract: "Materialize runs written by other processes, and close orphaned runs as aborted.",
-        discussion: "Idempotent and restartable; one daemon per data directory. Use --once in scripts and CI.")
+        discussion: """
+            Idempotent and restartable; one daemon per data directory. Use --once in scripts and CI: it exits \
+            non-zero when something could not be written whole (damaged or missing events, a run that could \
+            not be written); problems in the event log are printed as warnings with file, line and byte offset.
+            """)
     @OptionGroup var data: DataDirOption
     @Flag(help: "Sweep once and exit.") var once = false
     @Option(help: "Seconds between sweeps.") var interval: Double = 2
     @Option(help: "Seconds of silence after which an open run counts as orphaned.") var lease: Double = 900
 
     func run() throws {
-        let daemon = RunsDaemon(dataDir: data.path, leaseSeconds: lease)
         if once {
+            // What the sweep found is printed from its report, once, plainly.
+            let daemon = RunsDaemon(dataDir: data.path, leaseSeconds: lease)
+            daemon.logsProgress = false
             let report = try daemon.sweep()
             print(report)
             for p in report.materialized { print("  wrote \(p)") }
+            for id in report.aborted { print("  closed \(id.uuidString.lowercased()) as aborted (its producer is gone or silent)") }
+            for p in report.removedPartials { print("  removed \(p) (a partial file whose writer is gone)") }
+            for w in report.warnings { printError("warning: \(w)") }
+            for id in report.incomplete {
+                printError("incomplete: run \(id.uuidString.lowercased()) was written with events lost; `litmus runs show \(id.uuidString.lowercased().prefix(8))` says which")
+            }
             for p in report.problems { printError("problem: \(p)") }
-            if !report.problems.isEmpty { throw ExitCode.failure }
+            if !report.succeeded { throw ExitCode.failure }
             return
         }
+        let daemon = RunsDaemon(dataDir: data.path, leaseSeconds: lease)
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let stop = StopFlag()
@@ -212,7 +234,11 @@ struct RunsDaemonCommand: ParsableCommand {
         }
         print("runs-daemon watching \(data.path) every \(interval) s (Ctrl-C to stop)")
         try daemon.run(interval: interval, shouldStop: { stop.isSet }) { report in
-            if !report.materialized.isEmpty || !report.aborted.isEmpty || !report.problems.isEmpty { print(report) }
+            if !report.materialized.isEmpty || !report.aborted.isEmpty || !report.problems.isEmpty || !report.warnings.isEmpty {
+                print(report)
+            }
+            // Warnings are logged by the daemon as it finds them; failures are not.
+            for p in report.problems { printError("problem: \(p)") }
         }
         _ = sources
     }

@@ -256,6 +256,38 @@ struct ParquetWriterTests {
         }
     }
 
+    /// A partial file left by a dead process that had this process's pid (pids are reused)
+    /// does not stop a new write of the same target.
+    @Test func aStalePartialFileWithThisPidIsReplaced() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("run.parquet")
+        try Data("PAR1 torn".utf8).write(to: URL(fileURLWithPath: "\(path).partial-\(getpid())"))
+        try writeParquet(path, schema: Self.schema, batches: [Batch(rowCount: 3, columns: Self.goodBatch())])
+        #expect(directory.contents == ["run.parquet"])
+    }
+
+    /// A writer holds its partial file's lock: the sweep keeps it while it writes, and removes
+    /// the files of writers that are gone (dead pid, or a reused pid and no lock for a while).
+    @Test func staleSweepRemovesOnlyPartialFilesWithoutAWriter() throws {
+        let directory = try TemporaryDirectory()
+        let writer = try ParquetWriter(path: directory.file("live.parquet"), schema: Self.schema)
+        try writer.write(rowCount: 3, columns: Self.goodBatch())
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let dead = directory.file("dead.parquet.partial-\(gone.processIdentifier)")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dead))
+        let fresh = directory.file("fresh.parquet.partial-1")  // a live pid, just written: left for now
+        try Data("x".utf8).write(to: URL(fileURLWithPath: fresh))
+        let removed = ParquetWriter.removeStalePartialFiles(inDirectory: directory.path)
+        #expect(removed == [dead])
+        #expect(directory.contents == ["fresh.parquet.partial-1", "live.parquet.partial-\(getpid())"])
+        #expect(ParquetWriter.removeStalePartialFiles(inDirectory: directory.path, minimumAge: 0) == [fresh])
+        try writer.close()
+        #expect(directory.contents == ["live.parquet"])
+    }
+
     @Test func droppedWriterLeavesNoFile() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("run.parquet")

@@ -34,9 +34,10 @@ import Darwin
 public final class EventLog: EventSink {
     /// When events reach the disk.
     public struct Durability: Sendable, Equatable {
-        /// The longest time an emitted event stays unsynced (plus the time of one
-        /// `fdatasync`): a background thread writes and syncs at least this often while there
-        /// are unsynced events, and sooner once 512 KiB of them are encoded (so that a
+        /// The longest time an emitted event waits before its sync starts (it is acknowledged
+        /// once the batch's write and `fdatasync` end, which the disk and the machine's load
+        /// decide: see docs/data-contract.md for the measured figures): a background thread
+        /// writes and syncs at least this often while there are unsynced events, and sooner once 512 KiB of them are encoded (so that a
         /// boundary event's own sync finds little left to do). nil: no background thread
         /// (events are encoded and written by boundary events, ``EventLog/flush()``,
         /// ``EventLog/close()`` and a full buffer, and only the first three sync).

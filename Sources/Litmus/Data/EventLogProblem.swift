@@ -1,3 +1,5 @@
+import Foundation
+
 /// Something wrong in an event file, found by ``EventReader``: where it is (file, line, byte
 /// offset) and what it is. The reader skips the bad bytes and keeps reading.
 public struct EventLogProblem: Sendable, Equatable, CustomStringConvertible {
@@ -12,8 +14,25 @@ public struct EventLogProblem: Sendable, Equatable, CustomStringConvertible {
         /// names the member, when known): written by a newer or a broken writer.
         case undecodable
         /// A writer's sequence numbers skip or go back (``writer``; the message says which
-        /// numbers): events of that writer are missing (or repeated).
+        /// numbers): events of that writer are missing (or out of order).
         case sequenceGap
+        /// A line that repeats an event already read (same event id, writer and sequence), as
+        /// a copy or a replay of the file's bytes leaves it. Skipped: the event counts once.
+        case duplicate
+        /// The file's lines end with CR LF (or CR alone) instead of LF, as a text conversion
+        /// leaves them (unix2dos, an editor, git's autocrlf). The lines are read with the CR
+        /// removed (checksums are of the line without it): nothing is lost.
+        case lineEndings
+
+        /// Whether events were lost to the problem (bytes that could not be read as events, or
+        /// a sequence that skips). A torn tail loses only events never acknowledged (a crash
+        /// mid-write); duplicates and CR line endings lose nothing.
+        public var losesEvents: Bool {
+            switch self {
+            case .corrupted, .undecodable: true
+            case .tornTail, .sequenceGap, .duplicate, .lineEndings: false
+            }
+        }
     }
 
     public var kind: Kind
@@ -27,13 +46,20 @@ public struct EventLogProblem: Sendable, Equatable, CustomStringConvertible {
     public var length: Int
     /// For `.undecodable`: the JSON member that is wrong, when known.
     public var field: String?
-    /// For `.sequenceGap`: the writer.
+    /// For `.sequenceGap` and `.duplicate`: the writer.
     public var writer: String?
+    /// The run the problem concerns, when the reader can tell: the run named in the bad
+    /// bytes, the run of the event after a sequence gap or of a duplicate, else the nearest run
+    /// around the bad bytes in the same file. nil for file-wide problems (line endings) and
+    /// for bytes no run's events are near.
+    public var runID: UUID?
+    /// For `.sequenceGap`: how many events are missing (0 when the sequence goes back).
+    public var missingEvents: Int64 = 0
     public var message: String
 
     public init(
         _ kind: Kind, path: String, line: Int, offset: Int64, length: Int, field: String? = nil,
-        writer: String? = nil, message: String
+        writer: String? = nil, runID: UUID? = nil, missingEvents: Int64 = 0, message: String
     ) {
         self.kind = kind
         self.path = path
@@ -42,8 +68,14 @@ public struct EventLogProblem: Sendable, Equatable, CustomStringConvertible {
         self.length = length
         self.field = field
         self.writer = writer
+        self.runID = runID
+        self.missingEvents = missingEvents
         self.message = message
     }
+
+    /// Whether events were lost to this problem: ``Kind/losesEvents``, or a sequence gap with
+    /// events missing.
+    public var losesEvents: Bool { kind.losesEvents || missingEvents > 0 }
 
     /// `path:line (byte offset): kind: message`
     public var description: String { "\(path):\(line) (byte \(offset)): \(kind.rawValue): \(message)" }

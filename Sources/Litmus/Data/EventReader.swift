@@ -214,11 +214,16 @@ public struct EventReader: Sendable {
         var locations: [(line: Int, offset: Int64)] = []
         var problems: [EventLogProblem] = []
         /// Bad lines not yet followed by a good one: corrupted if one follows, else a torn tail.
-        var undecided: [(line: Int, offset: Int64, length: Int, preview: String)] = []
+        var undecided: [(line: Int, offset: Int64, length: Int, preview: String, runID: UUID?)] = []
         /// After the last line taken.
         var end: TailPosition.Cursor
         /// The file offset after the last byte read.
         var bytesEnd: Int64
+        /// Lines that ended with a CR before their LF, and where the first one is.
+        var crLines = 0
+        var firstCRLine: (line: Int, offset: Int64)?
+        /// The file's lines end with a CR alone (no LF at all).
+        var crOnly = false
 
         init(path: String, from cursor: TailPosition.Cursor) {
             self.path = path
@@ -228,14 +233,22 @@ public struct EventReader: Sendable {
 
         mutating func line(_ bytes: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64) {
             let length = bytes.count + 1
+            // A writer never puts a raw CR in a line (JSON escapes it), so a CR before the LF
+            // is a converted line ending: the line is what comes before it.
+            var bytes = bytes
+            if bytes.last == 0x0D {
+                bytes = UnsafeBufferPointer(rebasing: bytes.dropLast())
+                crLines += 1
+                if firstCRLine == nil { firstCRLine = (number, offset) }
+            }
             guard EventCoding.checksumMatches(bytes) else {
-                undecided.append((number, offset, length, EventReader.preview(bytes)))
+                undecided.append((number, offset, length, EventReader.preview(bytes), EventReader.runID(in: bytes)))
                 return
             }
             for bad in undecided {
                 problems.append(
                     EventLogProblem(
-                        .corrupted, path: path, line: bad.line, offset: bad.offset, length: bad.length,
+                        .corrupted, path: path, line: bad.line, offset: bad.offset, length: bad.length, runID: bad.runID,
                         message: "bad checksum in a \(bad.length)-byte line (\(bad.preview)); skipped, the lines after it are read"))
             }
             undecided.removeAll()
@@ -246,11 +259,13 @@ public struct EventReader: Sendable {
                 problems.append(
                     EventLogProblem(
                         .undecodable, path: path, line: number, offset: offset, length: length, field: error.field,
+                        runID: EventReader.runID(in: bytes),
                         message: "checksum is right but the event does not decode: \(error); skipped"))
             } catch {
                 problems.append(
                     EventLogProblem(
                         .undecodable, path: path, line: number, offset: offset, length: length,
+                        runID: EventReader.runID(in: bytes),
                         message: "checksum is right but the event does not decode: \(error); skipped"))
             }
             end = TailPosition.Cursor(offset: offset + Int64(length), line: number)
@@ -260,6 +275,15 @@ public struct EventReader: Sendable {
         /// incomplete line at the end are a torn tail.
         mutating func finish(partialLineBytes: Int, at partialOffset: Int64, lines: Int, final: Bool) {
             bytesEnd = partialOffset + Int64(partialLineBytes)
+            if let first = firstCRLine ?? (crOnly ? (line: 1, offset: 0) : nil) {
+                let ending = crOnly ? "CR alone" : "CR LF"
+                problems.append(
+                    EventLogProblem(
+                        .lineEndings, path: path, line: first.line, offset: first.offset, length: 0,
+                        message: "lines end with \(ending) instead of LF (\(crOnly ? "the file's" : "\(crLines)") lines), as a text "
+                            + "conversion leaves them; read with the CR removed, nothing lost. Fix: convert the file back "
+                            + "(`\(crOnly ? "tr '\\r' '\\n'" : "dos2unix")`) or stop the tool that converts it"))
+            }
             guard final else { return }
             let start = undecided.first.map { (line: $0.line, offset: $0.offset) } ?? (line: lines + 1, offset: partialOffset)
             if bytesEnd > start.offset {
@@ -269,6 +293,7 @@ public struct EventReader: Sendable {
                 problems.append(
                     EventLogProblem(
                         .tornTail, path: path, line: start.line, offset: start.offset, length: Int(bytesEnd - start.offset),
+                        runID: undecided.lazy.compactMap(\.runID).first,
                         message: "the file ends with \(what.joined(separator: " and ")), as a crash mid-write leaves it; skipped"))
             }
             undecided.removeAll()
@@ -292,6 +317,47 @@ public struct EventReader: Sendable {
         var bufferOffset = cursor.offset  // file offset of buffer[0]
         var filled = 0
         var lineNumber = cursor.line
+        // LF, or CR for a file whose line endings were converted to CR alone (a writer never
+        // puts a raw CR in a line, so a CR where no LF is found ends a line).
+        var terminator: Int32 = 0x0A
+        /// Takes the complete lines in buffer[..<filled]; returns the bytes consumed.
+        func consumeLines() -> Int {
+            var consumed = 0
+            buffer.withUnsafeBufferPointer { bytes in
+                let base = bytes.baseAddress!
+                while consumed < filled, let newline = memchr(base + consumed, terminator, filled - consumed) {
+                    let end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline))
+                    lineNumber += 1
+                    scan.line(
+                        UnsafeBufferPointer(rebasing: bytes[consumed..<end]), number: lineNumber,
+                        offset: bufferOffset + Int64(consumed))
+                    consumed = end + 1
+                }
+            }
+            return consumed
+        }
+        /// With no LF in the bytes held (a full buffer, or the end of the file): a CR that ends
+        /// what looks like a line (`{` … `}`) means CR line endings; switches to them.
+        func switchToCR() -> Bool {
+            guard terminator == 0x0A, filled > 1,
+                buffer.withUnsafeBufferPointer({ bytes in
+                    guard bytes[0] == UInt8(ascii: "{"), let cr = memchr(bytes.baseAddress!, 0x0D, filled) else { return false }
+                    let at = UnsafeRawPointer(bytes.baseAddress!).distance(to: UnsafeRawPointer(cr))
+                    return at > 0 && bytes[at - 1] == UInt8(ascii: "}")
+                })
+            else { return false }
+            terminator = 0x0D
+            scan.crOnly = true
+            return true
+        }
+        func drop(_ consumed: Int) {
+            guard consumed > 0 else { return }
+            buffer.withUnsafeMutableBytes { raw in
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + consumed, filled - consumed)
+            }
+            filled -= consumed
+            bufferOffset += Int64(consumed)
+        }
         while true {
             // A line longer than the buffer: grow it.
             if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
@@ -305,30 +371,33 @@ public struct EventReader: Sendable {
             } catch {
                 throw EventLogError(.readFailed, path: path, "cannot read: \(error)", errorNumber: (error as? SystemCallError)?.errno ?? 0)
             }
-            if n == 0 { break }
+            if n == 0 {
+                if final && switchToCR() { drop(consumeLines()) }
+                break
+            }
             filled += n
-            var consumed = 0
-            buffer.withUnsafeBufferPointer { bytes in
-                let base = bytes.baseAddress!
-                while consumed < filled, let newline = memchr(base + consumed, 0x0A, filled - consumed) {
-                    let end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline))
-                    lineNumber += 1
-                    scan.line(
-                        UnsafeBufferPointer(rebasing: bytes[consumed..<end]), number: lineNumber,
-                        offset: bufferOffset + Int64(consumed))
-                    consumed = end + 1
-                }
-            }
-            if consumed > 0 {
-                buffer.withUnsafeMutableBytes { raw in
-                    _ = memmove(raw.baseAddress!, raw.baseAddress! + consumed, filled - consumed)
-                }
-                filled -= consumed
-                bufferOffset += Int64(consumed)
-            }
+            var consumed = consumeLines()
+            if consumed == 0 && filled == buffer.count && switchToCR() { consumed = consumeLines() }
+            drop(consumed)
         }
         scan.finish(partialLineBytes: filled, at: bufferOffset, lines: lineNumber, final: final)
         return scan
+    }
+
+    /// The run id a damaged line names (`"run_id":"<uuid>"`), when it is still readable.
+    static func runID(in bytes: UnsafeBufferPointer<UInt8>) -> UUID? {
+        let key = Array(#""run_id":""#.utf8)
+        guard bytes.count >= key.count + 36 else { return nil }
+        var i = 0
+        while i + key.count + 36 <= bytes.count {
+            if bytes[i] == key[0] && bytes[i..<(i + key.count)].elementsEqual(key) {
+                let start = i + key.count
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(start + 36)]), as: UTF8.self)
+                return UUID(uuidString: text)
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// The first bytes of a bad line, printable, for messages.
@@ -342,30 +411,93 @@ public struct EventReader: Sendable {
 
     // MARK: Merging
 
-    /// Checks each writer's sequence (from `lastSequence`, which it updates) and merges the
-    /// writers' events by (occurredAt, writer, sequence), keeping each writer's order.
+    /// Checks each writer's sequence (from `lastSequence`, which it updates), drops repeated
+    /// lines (an event with the id, writer and sequence of one already read: reported as
+    /// `.duplicate`), tells which run each problem concerns, and merges the writers' events
+    /// by (occurredAt, writer, sequence), keeping each writer's order.
     static func assemble(_ scans: [FileScan], lastSequence: inout [String: Int64]) -> ([Event], [EventLogProblem]) {
-        var problems = scans.flatMap(\.problems)
+        var problems: [EventLogProblem] = []
         var byWriter: [String: [Event]] = [:]
+        /// Writers whose kept events are not in increasing sequence order (an event that went
+        /// back was kept), with their events' positions by sequence.
+        var unordered: [String: [Int64: [Int]]] = [:]
+        /// The kept event of `writer` with `sequence`, if any.
+        func kept(_ writer: String, _ sequence: Int64) -> Event? {
+            guard let events = byWriter[writer] else { return nil }
+            if let positions = unordered[writer] { return positions[sequence].flatMap { $0.first.map { events[$0] } } }
+            var low = 0, high = events.count
+            while low < high {
+                let mid = (low + high) / 2
+                if events[mid].sequence < sequence { low = mid + 1 } else { high = mid }
+            }
+            return low < events.count && events[low].sequence == sequence ? events[low] : nil
+        }
         for scan in scans {
+            var fileProblems = scan.problems
             for (event, location) in zip(scan.events, scan.locations) {
                 let last = lastSequence[event.writer] ?? -1
+                if event.sequence <= last, let first = kept(event.writer, event.sequence), first.id == event.id {
+                    fileProblems.append(
+                        EventLogProblem(
+                            .duplicate, path: scan.path, line: location.line, offset: location.offset, length: 0,
+                            writer: event.writer, runID: event.runID,
+                            message: "repeats event \(event.id.uuidString.lowercased()) (writer \(event.writer), sequence "
+                                + "\(event.sequence), \(event.type)) already read; skipped, it counts once"))
+                    continue
+                }
                 if event.sequence != last + 1 {
+                    let missing = max(0, event.sequence - last - 1)
                     let message =
                         event.sequence > last + 1
-                        ? "writer \(event.writer) jumps from sequence \(last) to \(event.sequence): \(event.sequence - last - 1) event(s) missing"
-                        : "writer \(event.writer) goes back from sequence \(last) to \(event.sequence): events repeated or out of order"
-                    problems.append(
+                        ? "writer \(event.writer) jumps from sequence \(last) to \(event.sequence): \(missing) event(s) missing"
+                        : "writer \(event.writer) goes back from sequence \(last) to \(event.sequence): events out of order (kept)"
+                    fileProblems.append(
                         EventLogProblem(
                             .sequenceGap, path: scan.path, line: location.line, offset: location.offset, length: 0,
-                            writer: event.writer, message: message))
+                            writer: event.writer, runID: event.runID, missingEvents: missing, message: message))
+                    if event.sequence <= last && unordered[event.writer] == nil {
+                        var positions: [Int64: [Int]] = [:]
+                        for (i, e) in (byWriter[event.writer] ?? []).enumerated() { positions[e.sequence, default: []].append(i) }
+                        unordered[event.writer] = positions
+                    }
                 }
                 lastSequence[event.writer] = event.sequence
+                if !unordered.isEmpty && unordered[event.writer] != nil {
+                    unordered[event.writer]![event.sequence, default: []].append(byWriter[event.writer]?.count ?? 0)
+                }
                 byWriter[event.writer, default: []].append(event)
             }
+            attribute(&fileProblems, in: scan)
+            problems += fileProblems
         }
         problems.sort { ($0.path, $0.offset, $0.line) < ($1.path, $1.offset, $1.line) }
         return (merge(byWriter.sorted { $0.key < $1.key }.map(\.value)), problems)
+    }
+
+    /// Gives each problem of one file that names no run the nearest run around it in the file:
+    /// a run whose events surround it, else the run of the next event (bad bytes before a run
+    /// are most likely its start), else of the last event before it. File-wide problems (line
+    /// endings) concern no run.
+    static func attribute(_ problems: inout [EventLogProblem], in scan: FileScan) {
+        guard problems.contains(where: { $0.runID == nil && $0.kind != .lineEndings }) else { return }
+        // The runs' spans in the file: first and last offset of their events.
+        var spans: [UUID: (first: Int64, last: Int64)] = [:]
+        for (event, location) in zip(scan.events, scan.locations) {
+            guard let run = event.runID else { continue }
+            if let span = spans[run] {
+                spans[run] = (span.first, max(span.last, location.offset))
+            } else {
+                spans[run] = (location.offset, location.offset)
+            }
+        }
+        guard !spans.isEmpty else { return }
+        for i in problems.indices where problems[i].runID == nil && problems[i].kind != .lineEndings {
+            let at = problems[i].offset
+            let inside = spans.filter { $0.value.first < at && at < $0.value.last }.min { $0.value.first > $1.value.first }
+            let next = spans.filter { $0.value.first > at }.min { $0.value.first < $1.value.first }
+            let previous = spans.filter { $0.value.last < at }.max { $0.value.last < $1.value.last }
+            problems[i].runID = (inside ?? next ?? previous)?.key
+        }
     }
 
     /// A k-way merge of per-writer lists (each in sequence order) by (occurredAt, writer,

@@ -4,6 +4,11 @@ import Foundation
 /// is emitted: when the emit of `run.ended` returns, the file is on disk (and the event before
 /// it is fsynced). The runs daemon is then only needed for runs whose producer died.
 ///
+/// It sees each event once, as the log accepts it (each with its own writer and sequence), so
+/// it never sees a repeated line: duplicates are a matter of files, which ``EventReader``
+/// drops. A run whose `run.started` was never emitted is written all the same, with a
+/// `missingRunStarted` diagnostic (``RunAccumulator/diagnostics``), as the runs daemon does.
+///
 /// ```swift
 /// let log = try EventStore(dataDir: "data").eventLog(sessionID: session)
 /// let materializer = InProcessMaterializer(log: log, dataDir: "data")

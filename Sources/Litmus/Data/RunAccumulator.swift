@@ -21,14 +21,17 @@ public struct RunAccumulator: Sendable {
     public private(set) var materialized: RunMaterialized?
     /// Time of the last event seen for this run (for lease checks).
     public private(set) var lastEventAt: Timestamp?
+    /// Time of the earliest event seen for this run (its start when `run.started` is lost).
+    public private(set) var firstEventAt: Timestamp?
+    /// Event-log problems the reader tied to this run (see ``diagnostics``).
+    public private(set) var problems: [EventLogProblem] = []
     /// Custom metadata: RunStarted's, then RunMetadata events in order (later values win).
     public private(set) var metadata: [String: String] = [:]
     public private(set) var instruments: [InstrumentConnected] = []
     public private(set) var mockPatches: [MockPatchApplied] = []
     /// The run's own warnings and errors (`diagnostic.*` events with its run id), in order:
-    /// traceability gaps, a demoted test phase... The run file keeps them
-    /// (`litmus.diagnostics`).
-    public private(set) var diagnostics: [Diagnostic] = []
+    /// traceability gaps, a demoted test phase... They are the last of its ``diagnostics``.
+    public private(set) var recordedDiagnostics: [Diagnostic] = []
 
     // The keys hash their numbers only: hashing a String is slow, and a run's steps and vectors
     // differ in their numbers (equality still compares the path).
@@ -85,6 +88,46 @@ public struct RunAccumulator: Sendable {
 
     public init(runID: UUID) { self.runID = runID }
 
+    /// The runs of a session read back (``EventReader/events(sessionID:)``), each with the
+    /// session's `session.started` event and the problems the reader tied to it.
+    /// Problems tied to no run of the session are returned apart.
+    public static func runs(of read: EventReader.ReadResult) -> (runs: [UUID: RunAccumulator], unattributed: [EventLogProblem]) {
+        var runs = runs(of: read.events)
+        var unattributed: [EventLogProblem] = []
+        for problem in read.problems {
+            if let id = problem.runID, runs[id] != nil {
+                runs[id]!.problems.append(problem)
+            } else {
+                unattributed.append(problem)
+            }
+        }
+        return (runs, unattributed)
+    }
+
+    /// Ties an event-log problem to this run (it becomes one of its ``diagnostics``).
+    public mutating func note(_ problem: EventLogProblem) {
+        problems.append(problem)
+    }
+
+    /// Everything the run file records as wrong or doubtful: first what is wrong with the run's
+    /// data (a missing `run.started` — the run is then written with the identity the session
+    /// gives, and its outcome is its `run.ended`'s, else `aborted` — and the event-log problems
+    /// tied to it), then the run's own warnings and errors (``recordedDiagnostics``).
+    public var diagnostics: [RunDiagnostic] {
+        var out: [RunDiagnostic] = []
+        if started == nil {
+            out.append(
+                RunDiagnostic(
+                    kind: RunDiagnostic.missingRunStarted,
+                    message: "the run's run.started event is missing (lost or damaged): DUT and part identity unknown; "
+                        + "station and operator come from the session, the start time from the run's first event",
+                    losesEvents: true))
+        }
+        out += problems.map(RunDiagnostic.init)
+        out += recordedDiagnostics.map(RunDiagnostic.init)
+        return out
+    }
+
     /// The runs of one session's events (read back in order), each with the session's
     /// `session.started` event.
     public static func runs(of events: [Event]) -> [UUID: RunAccumulator] {
@@ -125,8 +168,10 @@ public struct RunAccumulator: Sendable {
         sessionID = event.sessionID
         if let last = lastEventAt {
             if event.occurredAt > last { lastEventAt = event.occurredAt }
+            if event.occurredAt < firstEventAt! { firstEventAt = event.occurredAt }
         } else {
             lastEventAt = event.occurredAt
+            firstEventAt = event.occurredAt
         }
         switch event.body {
         case .measurement(let m):
@@ -168,7 +213,7 @@ public struct RunAccumulator: Sendable {
         case .mockPatchApplied(let p):
             mockPatches.append(p)
         case .diagnostic(let d):
-            diagnostics.append(d)
+            recordedDiagnostics.append(d)
         case .sessionStarted, .sessionEnded, .record, .promptOpened, .promptAnswered, .instrumentDisconnected,
             .instrumentCall, .channelStarted, .channelEnded:
             break

@@ -9,6 +9,7 @@ public struct RunCatalog: Sendable {
         public var dutSerial: String
         public var stationID: String?
         public var testPhase: String?
+        /// The `run.started` time, else (that event lost) the run's first event's.
         public var startedAt: Timestamp?
         public var endedAt: Timestamp?
         /// nil while the run is still open.
@@ -17,6 +18,8 @@ public struct RunCatalog: Sendable {
         public var failedMeasurements: Int
         /// The Parquet file, once materialized.
         public var parquetPath: String?
+        /// What is wrong with the run's data (empty when it is whole).
+        public var diagnostics: [RunDiagnostic]
     }
 
     public private(set) var runs: [UUID: RunAccumulator] = [:]
@@ -28,19 +31,19 @@ public struct RunCatalog: Sendable {
         for session in EventReader.sessions(dataDir: dataDir) {
             let read = try EventReader.events(dataDir: dataDir, sessionID: session)
             problems += read.problems.map { "\($0)" }
-            runs.merge(RunAccumulator.runs(of: read.events)) { _, new in new }
+            runs.merge(RunAccumulator.runs(of: read).runs) { _, new in new }
         }
     }
 
     /// Summaries, newest first.
     public var summaries: [Summary] {
-        runs.values.filter { $0.started != nil }.map { run in
+        runs.values.map { run in
             Summary(
                 runID: run.runID, sessionID: run.sessionID ?? run.runID, dutSerial: run.started?.dutSerial ?? "",
                 stationID: run.started?.stationID ?? run.session?.stationID, testPhase: run.started?.testPhase,
-                startedAt: run.startedAt, endedAt: run.endedAt, outcome: run.ended?.outcome,
+                startedAt: run.startedAt ?? run.firstEventAt, endedAt: run.endedAt, outcome: run.ended?.outcome,
                 measurements: run.measurementCount, failedMeasurements: run.failedMeasurementCount,
-                parquetPath: run.materialized?.path)
+                parquetPath: run.materialized?.path, diagnostics: run.diagnostics)
         }.sorted { ($0.startedAt ?? Timestamp(microseconds: 0)) > ($1.startedAt ?? Timestamp(microseconds: 0)) }
     }
 

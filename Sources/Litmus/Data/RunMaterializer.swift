@@ -19,7 +19,7 @@ public enum RunMaterializer {
 
     /// The file of a run, relative to the data directory.
     public static func relativePath(for run: RunAccumulator) -> String {
-        let start = run.startedAt ?? run.lastEventAt ?? Timestamp(microseconds: 0)
+        let start = run.startedAt ?? run.firstEventAt ?? Timestamp(microseconds: 0)
         let station = run.started?.stationID ?? run.session?.stationID ?? "unknown"
         var name = "\(start.compact)_\(run.runID.uuidString.lowercased().prefix(8))"
         let serial = sanitize(run.started?.dutSerial ?? "")

@@ -488,15 +488,6 @@ extension RunTable {
             patchesJSON.endObject()
         }
         patchesJSON.endArray()
-        var diagnosticsJSON = JSONBuffer()
-        diagnosticsJSON.beginArray()
-        for d in run.diagnostics {
-            diagnosticsJSON.beginObject()
-            diagnosticsJSON.field("level", d.level.rawValue)
-            EventCoding.encodeBody(.diagnostic(d), into: &diagnosticsJSON)
-            diagnosticsJSON.endObject()
-        }
-        diagnosticsJSON.endArray()
         var unitsJSON = JSONBuffer()
         unitsJSON.beginObject()
         for (k, v) in units { unitsJSON.member(k, v) }
@@ -508,8 +499,8 @@ extension RunTable {
             ("litmus.mock_patches", String(decoding: patchesJSON.bytes, as: UTF8.self)),
             ("litmus.mocked", run.instruments.contains(where: \.mocked) || !run.mockPatches.isEmpty ? "true" : "false"),
             ("litmus.units", String(decoding: unitsJSON.bytes, as: UTF8.self)),
-            ("litmus.diagnostics", String(decoding: diagnosticsJSON.bytes, as: UTF8.self)),
         ]
+        addDiagnostics(run.diagnostics)  // RunDiagnostic.swift
     }
 
     private mutating func addUniqueColumn(_ name: String, _ type: ColumnType) -> Int {

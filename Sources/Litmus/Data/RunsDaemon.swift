@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Logging
+import LitmusParquet
 
 /// Materializes runs written by other processes and closes orphaned runs: the core of
 /// `litmus runs-daemon`.
@@ -16,6 +17,17 @@ import Logging
 ///   closed with a `run.ended` event (`aborted`, with the reason) and written with every event
 ///   that reached disk.
 ///
+/// A run whose `run.started` event is lost is written all the same (with what the session and
+/// its other events tell); problems in the event log (damaged lines, sequence gaps, repeated
+/// lines) are logged as warnings with file, line and byte offset, and recorded with the run
+/// they concern (``RunDiagnostic``). Partial Parquet files left by a writer killed mid-write
+/// are removed.
+///
+/// While ``run(interval:shouldStop:onSweep:)`` runs, a thread per live writer waits on the
+/// writer's file lock (a blocking `flock`): the kernel releases the lock the moment the
+/// producer dies or closes its log, which wakes the daemon at once (no waiting for the next
+/// sweep).
+///
 /// It is idempotent (a run's file is never written twice) and restartable (its state is the
 /// event log and the files), and one daemon at a time holds `runs/.daemon.lock` per data dir.
 public final class RunsDaemon: @unchecked Sendable {
@@ -25,11 +37,25 @@ public final class RunsDaemon: @unchecked Sendable {
         public var aborted: [UUID] = []
         public var alreadyMaterialized = 0
         public var running = 0
+        /// Failures: runs that could not be written, events lost where no run could be told.
         public var problems: [String] = []
+        /// Problems found in the event log (`path:line (byte offset): kind: message`), each
+        /// reported once per daemon.
+        public var warnings: [String] = []
+        /// Runs written this sweep whose events were partly lost (their diagnostics say how).
+        public var incomplete: [UUID] = []
+        /// Partial Parquet files of dead writers, removed.
+        public var removedPartials: [String] = []
+
+        /// Everything found was written whole: no failure, no run with lost events.
+        public var succeeded: Bool { problems.isEmpty && incomplete.isEmpty }
 
         public var description: String {
             "\(materialized.count) run(s) written, \(aborted.count) orphan(s) closed as aborted, "
                 + "\(running) still running, \(alreadyMaterialized) already on disk"
+                + (incomplete.isEmpty ? "" : ", \(incomplete.count) written with events lost")
+                + (warnings.isEmpty ? "" : ", \(warnings.count) warning(s)")
+                + (removedPartials.isEmpty ? "" : ", \(removedPartials.count) stale partial file(s) removed")
                 + (problems.isEmpty ? "" : ", \(problems.count) problem(s)")
         }
     }
@@ -38,16 +64,36 @@ public final class RunsDaemon: @unchecked Sendable {
     /// A run that ended this recently in a process that is still alive is left to that
     /// process's own materializer.
     static let handOffSeconds = 30.0
+    /// How often the whole `runs/` tree is searched for stale partial files (the directory a
+    /// run is written to is searched before each write).
+    static let partialSweepSeconds = 300.0
     /// A run silent for this long is taken as orphaned even if its writer looks alive.
     public let leaseSeconds: Double
-    let logger: Logger
+    private(set) var logger: Logger
+    /// Whether warnings and progress (orphans closed, partial files removed) are logged as the
+    /// daemon finds them; off, the sweep reports are the only output (`runs-daemon --once`
+    /// prints them). Errors are logged either way.
+    public var logsProgress = true {
+        didSet { logger.logLevel = logsProgress ? initialLogLevel : max(initialLogLevel, .error) }
+    }
+    private let initialLogLevel: Logger.Level
     private let store: EventStore
     private var lockFD: Int32 = -1
+    /// Wakes ``run(interval:shouldStop:onSweep:)`` before its interval is over.
+    private let wake = Wake()
+    /// Whether to watch live writers' locks (set by ``run(interval:shouldStop:onSweep:)``).
+    private var watching = false
+    /// Log files a watcher thread waits on.
+    private let watched = LockedSet()
+    /// Problems already reported (path, offset, kind).
+    private var reported: Set<String> = []
+    private var lastPartialSweep: Timestamp?
 
     public init(dataDir: String, leaseSeconds: Double = 900, logger: Logger = Logger(label: "litmus.runs-daemon")) {
         self.dataDir = dataDir
         self.leaseSeconds = leaseSeconds
         self.logger = logger
+        self.initialLogLevel = logger.logLevel
         self.store = EventStore(dataDir: dataDir)
     }
 
@@ -85,6 +131,10 @@ public final class RunsDaemon: @unchecked Sendable {
         try acquire()
         defer { closeLogs() }
         var report = SweepReport()
+        if lastPartialSweep.map({ $0.seconds(to: now) >= Self.partialSweepSeconds }) ?? true {
+            lastPartialSweep = now
+            removeStalePartials(&report)
+        }
         let reader = EventReader(dataDir: dataDir)
         for found in reader.sessions() {
             let session = found.id
@@ -92,19 +142,25 @@ public final class RunsDaemon: @unchecked Sendable {
             // not changed since, needs no second read.
             let signature = Self.signature(of: found.files)
             if settled[session] == signature { continue }
-            let read: EventReader.ReadResult
+            var read: EventReader.ReadResult
             do {
                 read = try reader.events(sessionID: session)
             } catch {
                 report.problems.append("session \(session): \(error)")
                 continue
             }
-            for problem in read.problems { logger.debug("\(problem)") }
-            let writerAlive = read.files.contains(where: EventReader.isWriterAlive)
+            let liveFiles = Set(read.files.filter(EventReader.isWriterAlive))
+            // A live writer's file may end mid-line: it is being written, not torn.
+            read.problems.removeAll { $0.kind == .tornTail && liveFiles.contains($0.path) }
+            for problem in read.problems where reported.insert("\(problem.path)\u{0}\(problem.offset)\u{0}\(problem.kind)").inserted {
+                logger.warning("\(problem)")
+                report.warnings.append("\(problem)")
+            }
+            if watching { watch(liveFiles) }
+            let writerAlive = !liveFiles.isEmpty
             var pending = false
-            let runs = RunAccumulator.runs(of: read.events)
+            let (runs, unattributed) = RunAccumulator.runs(of: read)
             for (id, var run) in runs.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-                guard run.started != nil else { continue }
                 if run.materialized != nil {
                     report.alreadyMaterialized += 1
                     continue
@@ -127,9 +183,18 @@ public final class RunsDaemon: @unchecked Sendable {
                     logger.notice("closed orphaned run \(id) as aborted: \(reason)")
                 }
                 do {
+                    let directory = (dataDir as NSString).appendingPathComponent(
+                        (RunMaterializer.relativePath(for: run) as NSString).deletingLastPathComponent)
+                    removeStalePartials(in: directory, &report)
                     let result = try RunMaterializer.materialize(run, dataDir: dataDir)
                     if result.written {
                         report.materialized.append(result.path)
+                        let diagnostics = run.diagnostics
+                        if !diagnostics.isEmpty {
+                            let text = diagnostics.map(\.description).joined(separator: "; ")
+                            logger.warning("run \(id) written with \(diagnostics.count) diagnostic(s) to \(result.path): \(text)")
+                        }
+                        if diagnostics.contains(where: \.losesEvents) { report.incomplete.append(id) }
                     } else {
                         report.alreadyMaterialized += 1
                     }
@@ -143,9 +208,35 @@ public final class RunsDaemon: @unchecked Sendable {
                     report.problems.append("run \(id): \(error)")
                 }
             }
-            if !pending { settled[session] = signature }
+            if pending {
+                // Events lost where no run of the session can be told: nothing could carry them.
+                for problem in unattributed where problem.losesEvents {
+                    report.problems.append("\(problem) (no run of session \(session) could be told from it)")
+                }
+            } else {
+                settled[session] = signature
+            }
         }
         return report
+    }
+
+    /// Removes stale partial Parquet files under `runs/` (each `date=`/`station=` directory).
+    private func removeStalePartials(_ report: inout SweepReport) {
+        let runs = (dataDir as NSString).appendingPathComponent("runs")
+        for date in System.directoryEntries(runs) where date.hasPrefix("date=") {
+            let dateDirectory = "\(runs)/\(date)"
+            for station in System.directoryEntries(dateDirectory) where station.hasPrefix("station=") {
+                removeStalePartials(in: "\(dateDirectory)/\(station)", &report)
+            }
+        }
+    }
+
+    /// Removes the stale partial files of one directory, saying so.
+    private func removeStalePartials(in directory: String, _ report: inout SweepReport) {
+        for path in ParquetWriter.removeStalePartialFiles(inDirectory: directory) {
+            logger.notice("removed \(path): a partial run file whose writer is gone")
+            report.removedPartials.append(path)
+        }
     }
 
     /// Sessions whose runs were all materialized, with their files' sizes and times then.
@@ -162,16 +253,43 @@ public final class RunsDaemon: @unchecked Sendable {
         return result
     }
 
-    /// Sweeps every `interval` until `shouldStop` returns true.
+    /// Sweeps every `interval` until `shouldStop` returns true, and at once when a live
+    /// writer's lock is released (its producer died or closed its log).
     public func run(interval: Double = 2, shouldStop: @escaping @Sendable () -> Bool = { false }, onSweep: (SweepReport) -> Void = { _ in }) throws {
         try acquire()
+        watching = true
+        defer { watching = false }
         while !shouldStop() {
             onSweep(try sweep())
-            var remaining = interval
-            while remaining > 0 && !shouldStop() {
-                usleep(useconds_t(min(remaining, 0.2) * 1e6))
-                remaining -= 0.2
+            let deadline = System.monotonicNanoseconds() + UInt64(max(interval, 0) * 1e9)
+            // Wakes within 0.2 s of a stop request (checked by polling: `shouldStop` is a closure).
+            while !shouldStop() && !wake.wait(untilMonotonic: min(deadline, System.monotonicNanoseconds() + 200_000_000)) {
+                if System.monotonicNanoseconds() >= deadline { break }
             }
+        }
+    }
+
+    /// Starts a watcher thread for each live log file not yet watched: it waits for the
+    /// writer's exclusive lock to be released (a blocking shared `flock`, which the kernel
+    /// grants the moment the writer closes the file or dies), then wakes the daemon.
+    private func watch(_ files: Set<String>) {
+        for path in files where watched.insert(path) {
+            let wake = self.wake, watched = self.watched
+            let thread = Thread {
+                defer {
+                    watched.remove(path)
+                    wake.signal()
+                }
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return }
+                defer { close(fd) }
+                while flock(fd, LOCK_SH) != 0 && errno == EINTR {}
+                // Taken: the writer is gone. Let go at once (probes take it too).
+                flock(fd, LOCK_UN)
+            }
+            thread.name = "litmus-runs-watch"
+            thread.stackSize = 64 << 10
+            thread.start()
         }
     }
 
@@ -202,6 +320,42 @@ public final class RunsDaemon: @unchecked Sendable {
         for log in logs.values { try? log.close() }
         logs.removeAll()
     }
+}
+
+/// A wake-up flag with a condition to wait on.
+private final class Wake: @unchecked Sendable {
+    private let lock = PosixLock()
+    private let condition: PosixLock.Condition
+    private var raised = false
+
+    init() { condition = PosixLock.Condition(lock) }
+
+    func signal() {
+        lock.withLock {
+            raised = true
+            condition.signal()
+        }
+    }
+
+    /// Waits until signalled (true, and lowers the flag) or until the monotonic deadline
+    /// (false).
+    func wait(untilMonotonic deadline: UInt64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while !raised && System.monotonicNanoseconds() < deadline { condition.wait(untilMonotonic: deadline) }
+        let was = raised
+        raised = false
+        return was
+    }
+}
+
+/// A set of strings shared with watcher threads.
+private final class LockedSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var members: Set<String> = []
+    /// Adds `member`; false if it was there.
+    func insert(_ member: String) -> Bool { lock.withLock { members.insert(member).inserted } }
+    func remove(_ member: String) { _ = lock.withLock { members.remove(member) } }
 }
 
 /// A runs-daemon failure, with what to do.
