@@ -22,7 +22,9 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-xctest
 
-## Benchmarks: ratios against baselines measured in the same run.
-bench: setup-build
+## Benchmarks: ratios against baselines measured in the same run; the Python original
+## (installed into .venv-anchor on first use) is measured on the characterization workload.
+bench:
+	@LITMUS_SETUP_PYTHON=0 LITMUS_SETUP_ANCHOR=1 ./scripts/setup.sh
 	swift build -c release
 	.build/release/litmus-bench

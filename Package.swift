@@ -146,7 +146,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench",
-            exclude: ["CFloor"]),
+            exclude: ["CFloor", "anchor"]),
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(

@@ -5,7 +5,9 @@ import Litmus
 /// (a product of three 10-point axes), 10 limited measurements per vector, the event log
 /// attached, finalize + close, the run's Parquet file written. Baseline from the same run: the
 /// same 10,000 measurement events (plus the vector events) emitted straight into an event log
-/// and materialized, with no harness in between.
+/// and materialized, with no harness in between. Then the same run at 10k and 100k vectors
+/// (flat per measurement?), and the Python original on the same workload
+/// (bench/anchor/characterization.py) when its venv is installed (`make bench` does so).
 func runHarnessBenchmark() {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("litmus-bench-harness-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: root) }
@@ -99,11 +101,61 @@ func runHarnessBenchmark() {
         let perMeasurement = bestHarness / 10_000
         print(String(format: "  phases of the best harness run: open + loop %.1f ms, finalize (run.ended, Parquet) %.1f ms, close %.1f ms",
             phases.0 / 1e6, phases.1 / 1e6, phases.2 / 1e6))
-        print(String(format: "  %-58@ %9.2f ms", "events emitted directly + Parquet (baseline)" as NSString, bestBaseline / 1e6))
-        print(String(format: "  %-58@ %9.2f ms  %5.2fx baseline", "harness run: vectors, limits, events, finalize, close, Parquet" as NSString, bestHarness / 1e6, bestHarness / bestBaseline))
-        print(String(format: "  per logged measurement: %.2f µs (the Python original: 250 µs here, %.0fx faster)", perMeasurement / 1000, 250_000 / perMeasurement))
-        print(String(format: "Goal: >= 100x faster per measurement than the original and the run on disk in < 100 ms: %@ (%.1f ms)",
-            (250_000 / perMeasurement >= 100 && bestHarness < 100e6) ? "met" : "NOT met", bestHarness / 1e6))
+        print(String(format: "  %@ %9.2f ms", benchPad("events emitted directly + Parquet (baseline)", 58) as NSString, bestBaseline / 1e6))
+        print(String(format: "  %@ %9.2f ms  %5.2fx baseline", benchPad("harness run: vectors, limits, events, finalize, close, Parquet", 58) as NSString, bestHarness / 1e6, bestHarness / bestBaseline))
+        print(String(format: "  per logged measurement, all in: %.2f µs", perMeasurement / 1000))
+
+        // Flat with size: the same run with the vector set repeated 10 and 100 times.
+        var perScale: [Double] = []
+        for repeats in [1, 10, 100] {
+            let scaleAxes = repeats == 1 ? axes : axes + [try Axis("r", range: "1:\(repeats)")]
+            let vectors = try Vectors.product(scaleAxes)
+            var best = Double.infinity
+            for round in 0..<(repeats == 100 ? 1 : 3) {
+                let data = "\(root)/s\(repeats)-\(round)"
+                let t0 = now()
+                let logger = try TestRunLogger(RunIdentity(dutSerial: "SN", stationID: "bench", testPhase: "characterization", git: false), dataDir: data)
+                let harness = try TestHarness(vectors: vectors, logger: logger, stepName: "characterize", limits: limits)
+                try harness.runAll { v in
+                    let x = v.double("c")!
+                    for name in names { try harness.measure(name, x * 10) }
+                }
+                try logger.finalize()
+                try logger.close()
+                best = min(best, Double(now() - t0))
+                try? FileManager.default.removeItem(atPath: data)
+            }
+            perScale.append(best / Double(vectors.count * names.count))
+            print(String(format: "  %7d vectors x 10 measurements: %9.1f ms, %.2f µs per measurement", vectors.count, best / 1e6,
+                         best / Double(vectors.count * names.count) / 1000))
+        }
+        let flatness = perScale.last! / perScale.first!
+        print(String(format: "  per measurement at 100k vectors / at 1k vectors: %.2fx", flatness))
+
+        // The Python original on the same workload, when its environment is installed.
+        var anchorPerMeasurement: Double?
+        switch benchAnchor() {
+        case .failure(let why):
+            print("  the Python original: skipped (\(why))")
+        case .success(let anchor):
+            for package in ["litmus", "testerkit"] {
+                let data = "\(root)/anchor-\(package)"
+                do {
+                    let result = try anchor.run(package, dataDir: data)
+                    let per = result.seconds * 1e9 / Double(result.measurements)
+                    if package == "litmus" { anchorPerMeasurement = per }
+                    print(String(format: "  %@ %9.1f ms  %8.1f µs per measurement  (Litmus %.0fx faster; Parquet wait %.0f ms)", benchPad("\(result.name) \(result.version), same workload (1 run)", 58) as NSString, result.seconds * 1e3, per / 1000,
+                                 per / perMeasurement, result.parquetSeconds * 1e3))
+                } catch {
+                    print("  the Python original (\(package)): failed: \(error)")
+                }
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
+        let met = bestHarness <= 25e6 && perMeasurement <= 2_500 && flatness <= 1.25
+        print(String(format: "Goal: <= 25 ms and <= 2.5 µs per measurement all in, flat from 1k to 100k vectors (<= 1.25x): %@ (%.1f ms, %.2f µs, %.2fx)%@",
+            met ? "met" : "NOT met", bestHarness / 1e6, perMeasurement / 1000, flatness,
+            anchorPerMeasurement.map { String(format: "; %.0fx faster per measurement than the original here", $0 / perMeasurement) } ?? ""))
         print("  run file: \(file)")
     } catch {
         print("error: \(error)")

@@ -15,6 +15,10 @@ if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
     done
 fi
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+# The benchmark (make bench) makes a scratch git repository for its git-identity figures.
+if [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ]; then
+    command -v git >/dev/null 2>&1 || need_apt+=(git)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     SUDO=""
@@ -33,5 +37,21 @@ if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
         echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb and scpipy"
         python3 -m venv .venv
         .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy
+    fi
+fi
+
+# The benchmark's anchor (make bench sets LITMUS_SETUP_ANCHOR=1): the Python original,
+# litmus-test 0.3.1 (yanked on PyPI when it was renamed, so pinned exactly) and its successor
+# testerkit 0.6.0, in a venv of their own (.venv-anchor) so their many dependencies stay out
+# of .venv. litmus-bench runs bench/anchor/characterization.py with it; without it, the
+# comparison is skipped and says why. Both import filelock._api, which filelock 4 removed
+# (they do not cap it), hence "filelock<4".
+if [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ]; then
+    if [ ! -x .venv-anchor/bin/python ] || ! .venv-anchor/bin/python -c "import litmus, testerkit" >/dev/null 2>&1; then
+        echo "setup: creating .venv-anchor with litmus-test 0.3.1 and testerkit 0.6.0 (the benchmark's Python anchor)"
+        if ! { python3 -m venv .venv-anchor &&
+            .venv-anchor/bin/pip install -q --disable-pip-version-check litmus-test==0.3.1 testerkit==0.6.0 "filelock<4"; }; then
+            echo "setup: could not install the Python anchor; litmus-bench will skip the comparison" >&2
+        fi
     fi
 fi

@@ -12,6 +12,10 @@
 //       takes the resource lock (ResourceLocks, trying once), prints "locked", holds it for
 //       <seconds> (a negative number: until stdin closes), releases it and exits 0; prints the
 //       error to stderr and exits 3 when the lock cannot be taken (Station/ResourceLockTests).
+//   litmus-test-producer one-run <dataDir>
+//       one production run with the default settings (git identity of the current directory,
+//       host name): a TestRunLogger, one step with one limited measurement, finalize, close;
+//       prints "run <parquet file>" and exits 0 (the cold-start benchmark, bench/ColdStartBench).
 import Foundation
 import Litmus
 
@@ -43,6 +47,7 @@ let usage = """
     usage: litmus-test-producer crash <dataDir> <session-uuid>
            litmus-test-producer flush <dataDir> <session-uuid> <count>
            litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>
+           litmus-test-producer one-run <dataDir>
     """
 
 let arguments = CommandLine.arguments
@@ -53,7 +58,7 @@ if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
     print(usage)
     exit(0)
 }
-let expectedCount = ["crash": 4, "flush": 5, "hold-lock": 7]
+let expectedCount = ["crash": 4, "flush": 5, "hold-lock": 7, "one-run": 3]
 guard arguments.count >= 2, let expected = expectedCount[arguments[1]], arguments.count == expected else {
     fail(
         (arguments.count >= 2 && expectedCount[arguments[1]] == nil
@@ -78,6 +83,21 @@ if arguments[1] == "hold-lock" {
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         exit(3)
+    }
+}
+if arguments[1] == "one-run" {
+    guard !arguments[2].isEmpty else { fail("<dataDir> must not be empty\n" + usage) }
+    do {
+        let logger = try TestRunLogger(RunIdentity(dutSerial: "SN-COLD", stationID: "bench", testPhase: "production"), dataDir: arguments[2])
+        let harness = try TestHarness(logger: logger, stepName: "cold", limits: ["vout": try Limit.between(3.2, 3.4, unit: "V")])
+        try harness.step("cold") { _ = try harness.measure("vout", 3.3) }
+        try logger.finalize()
+        try logger.close()
+        guard let file = logger.runFile else { fail("the run's Parquet file was not written") }
+        say("run \(file)")
+        exit(0)
+    } catch {
+        fail("\(error)")
     }
 }
 guard let session = UUID(uuidString: arguments[3]) else {

@@ -8,4 +8,8 @@
  *  instruction when the CPU has it, a table otherwise. */
 uint32_t litmus_crc32c(uint32_t crc, const void *data, size_t len);
 
+/** A pipe whose two ends are close-on-exec from the start (no window in which a child started
+ *  by another thread inherits them). Returns 0, or -1 with errno set. */
+int litmus_pipe_cloexec(int fds[2]);
+
 #endif

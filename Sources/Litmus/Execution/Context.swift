@@ -34,8 +34,12 @@ public final class Context: @unchecked Sendable {
     public let scope: ContextScope
     public let parent: Context?
     weak var harness: TestHarness?
-    /// The vector context run before this one (for ``changed(_:)`` and ``last(_:)``).
-    let previous: Context?
+    /// The vector context run before this one (for ``changed(_:)`` and ``last(_:)``), under
+    /// `lock`. Only one link is kept: when the next vector's context takes this one as its
+    /// previous, this one's own link is dropped, so a sweep of 100k vectors does not keep a
+    /// chain of every context alive (and release it recursively at the end).
+    private var previousContext: Context?
+    private var previous: Context? { lock.withLock { previousContext } }
     private let lock = NSLock()
     private var params: [(name: String, value: ParamValue, unit: String?)] = []
     private var observations: [(name: String, value: JSONValue, unit: String?)] = []
@@ -47,7 +51,8 @@ public final class Context: @unchecked Sendable {
         self.scope = scope
         self.parent = parent
         self.harness = harness
-        self.previous = previous
+        self.previousContext = previous
+        previous?.lock.withLock { previous?.previousContext = nil }
     }
 
     // MARK: - Stimulus

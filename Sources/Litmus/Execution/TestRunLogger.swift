@@ -55,7 +55,9 @@ public final class TestRunLogger: @unchecked Sendable {
         _ identity: RunIdentity, dataDir: String? = ProcessInfo.processInfo.environment["LITMUS_DATA_DIR"] ?? "data",
         sessionID: UUID = UUID(), runID: UUID = UUID(), logger: Logger = Logger(label: "litmus.run")
     ) throws {
-        guard !identity.dutSerial.trimmingCharacters(in: .whitespaces).isEmpty else {
+        // Blank: nothing but Unicode space separators and tabs (CharacterSet.whitespaces, without
+        // Foundation's character-set machinery on the start-up path).
+        guard !identity.dutSerial.unicodeScalars.allSatisfy({ $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }) else {
             throw HarnessError("the DUT serial is empty: every run needs the serial of the board it tested (a default would make all unlabeled boards one board)")
         }
         self.identity = identity
@@ -320,35 +322,5 @@ public struct RunIdentity: Sendable, Equatable {
             stationLocation: runStarted.stationLocation, hostname: runStarted.hostname ?? ProcessInfo.processInfo.hostName,
             client: "harness", operatorID: runStarted.operatorID, operatorName: runStarted.operatorName,
             fixtureID: runStarted.fixtureID)
-    }
-}
-
-/// The test code's version, read from git when available.
-enum GitInfo {
-    struct Info {
-        var commit: String?
-        var branch: String?
-        var remote: String?
-    }
-
-    static func current(directory: String = FileManager.default.currentDirectoryPath) -> Info? {
-        func git(_ args: [String]) -> String? {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["git", "-C", directory] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            do { try p.run() } catch { return nil }
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { return nil }
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return text.isEmpty ? nil : text
-        }
-        guard let commit = git(["rev-parse", "HEAD"]) else { return nil }
-        var info = Info(commit: commit, branch: git(["rev-parse", "--abbrev-ref", "HEAD"]), remote: git(["remote", "get-url", "origin"]))
-        if let dirty = git(["status", "--porcelain", "--untracked-files=no"]), !dirty.isEmpty { info.commit = commit + "-dirty" }
-        return info
     }
 }
