@@ -18,8 +18,8 @@ final class LitmusSession: @unchecked Sendable {
     private var benchOrder: [BenchKey] = []
     private var runOrder: [RunKey] = []
     private var finished = false
-    /// One session id for every run of the process.
-    let sessionID = UUID()
+    /// One session id for every run of the process (the station runner's, under `litmus run`).
+    let sessionID = TestRunLogger.runnerSessionID() ?? UUID()
 
     private init() {
         atexit { LitmusSession.shared.finish() }

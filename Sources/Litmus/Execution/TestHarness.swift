@@ -519,17 +519,17 @@ public final class TestHarness: @unchecked Sendable {
     @discardableResult
     public func prompt(_ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil) throws -> PromptAnswer {
         if kind == .choice && choices.isEmpty { throw PromptError("a choice prompt needs choices") }
-        guard let handler = promptHandler ?? Prompt.defaultHandler() else {
+        guard let handler = Prompt.handler(promptHandler) else {
             throw PromptError("no way to ask \"\(message)\": standard input is not a terminal; set LITMUS_PROMPT=auto or give the harness a prompt handler")
         }
         let id = UUID().uuidString.lowercased()
         try logger?.emit(.promptOpened(PromptOpened(promptID: id, kind: kind.rawValue, message: message, choices: choices, timeoutSeconds: timeout)))
         let start = Date()
-        let answer = try handler.answer(Prompt(message: message, kind: kind, choices: choices, timeout: timeout))
+        let (answer, source) = try handler.answerWithSource(Prompt(message: message, kind: kind, choices: choices, timeout: timeout))
         try logger?.emit(
             .promptAnswered(
                 PromptAnswered(
-                    promptID: id, response: answer == .timedOut ? "timed_out" : "answered", value: answer.value, source: handler.source,
+                    promptID: id, response: answer == .timedOut ? "timed_out" : "answered", value: answer.value, source: source,
                     durationSeconds: Date().timeIntervalSince(start))))
         return answer
     }
