@@ -101,6 +101,7 @@ let sections: [(String, () -> Void)] = [
     ("parquet", runParquetBenchmark), ("channels", runChannelBenchmark), ("station", runStationBenchmark),
     ("socket", runSocketBenchmark), ("vxi11", runVXI11Benchmark), ("hislip", runHiSLIPBenchmark),
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
+    ("runner", runRunnerBenchmark),
 ]
 let chosen = Set(CommandLine.arguments.dropFirst())
 if let unknown = chosen.first(where: { name in !sections.contains { $0.0 == name } }) {
