@@ -1,10 +1,11 @@
 // The board test that the runner tests start under `litmus run` (a child of a child): this
 // test binary, filtered to RunnerFixture, with LITMUS_TESTING_FIXTURE=runner. The serial it
 // gets from the runner decides what the board does: `FAIL` fails a limit, `CRASH` dies after
-// recording a measurement, `ASK` asks the operator.
+// recording a measurement, `ASK` asks the operator, `HOLD` tells the test (through the file
+// named in RUNNER_FIXTURE_MARKER) that it is running and waits for the operator's abort.
 import Foundation
 import Litmus
-import LitmusTesting
+@testable import LitmusTesting
 import Testing
 
 @Suite(
@@ -20,6 +21,12 @@ struct RunnerFixture {
     }
 
     @Test func lid() throws {
+        if Self.serial.contains("HOLD"), let marker = ProcessInfo.processInfo.environment["RUNNER_FIXTURE_MARKER"] {
+            _ = FileManager.default.createFile(atPath: marker, contents: Data("running".utf8))
+            // Wait (bounded) for the runner's SIGINT to reach this process.
+            for _ in 0..<3000 where LitmusSession.shared.abortReason == nil { usleep(10_000) }
+            try Litmus.measure("held", 1)
+        }
         guard Self.serial.contains("ASK") else { return }
         let answer = try Litmus.prompt("lid")
         try Litmus.measure("lid_closed", answer == .confirmed(true) ? 1 : 0)

@@ -16,11 +16,14 @@ import Testing
 
     /// Runs `litmus run <arguments> -- <this test binary> ... --filter RunnerFixture` with
     /// `input` on its standard input.
-    static func litmusRun(_ arguments: [String], input: String = "") throws -> Result {
+    static func litmusRun(
+        _ arguments: [String], input: String = "", environment extra: [String: String] = [:], whileRunning: (Process) -> Void = { _ in }
+    ) throws -> Result {
         let dataDir = "\(TestPlugins.scratch)/runner-\(UUID().uuidString)"
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LITMUS_") || $0.key.hasPrefix("LITMUS_TEST_PLUGIN") }
         environment["LITMUS_LOCK_DIR"] = dataDir + "/locks"
         environment["LITMUS_TESTING_FIXTURE"] = "runner"
+        environment.merge(extra) { _, new in new }
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RunsCLITests.litmus)
@@ -35,6 +38,7 @@ import Testing
         try process.run()
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
+        whileRunning(process)
         // Read both pipes to the end without letting one fill up.
         let group = DispatchGroup()
         nonisolated(unsafe) var err = Data()
@@ -141,5 +145,22 @@ import Testing
         let run = try Self.litmusRun(["--serial", "XX-1", "--serial-pattern", "SN-[A-Z0-9-]+", "--auto-prompts"])
         #expect(run.status == 2)
         #expect(run.stderr.contains("serial XX-1 does not match the pattern SN-[A-Z0-9-]+"), "\(run.stderr)")
+    }
+
+    @Test func ctrlCAtTheRunnerAbortsTheBoardAndItsTeardownStillRuns() throws {
+        let marker = "\(TestPlugins.scratch)/runner-marker-\(UUID().uuidString)"
+        let run = try Self.litmusRun(["--serial", "SN-HOLD-1", "--auto-prompts"], environment: ["RUNNER_FIXTURE_MARKER": marker]) { runner in
+            // Once the board's test is in its second step, the operator presses Ctrl-C.
+            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: marker) { usleep(10_000) }
+            kill(runner.processIdentifier, SIGINT)
+        }
+        #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("aborting this board: its teardown still runs"), "\(run.stderr)")
+        #expect(run.stdout.contains("SN-HOLD-1: aborted"), "\(run.stdout)")
+        #expect(run.stdout.contains("skipped RunnerFixture/rail: aborted by the operator (SIGINT)"), "\(run.stdout)")
+        let runs = try Self.runs(run.dataDir)
+        #expect(runs.first?["outcome"] as? String == "aborted")
+        #expect(runs.first?["steps"] as? [String] == ["powerOn", "lid", "rail", "outputOff"])
+        #expect(runs.first?["measured"] as? [String] == ["powered", "held", "output_off"], "the running step finished, rail was skipped, teardown ran")
     }
 }
