@@ -62,7 +62,10 @@ final class TerminalFace: @unchecked Sendable {
                 lastDraw = t
                 var columns = winsize()
                 let width = ioctl(1, UInt(TIOCGWINSZ), &columns) == 0 && columns.ws_col > 10 ? Int(columns.ws_col) - 1 : 119
-                write("\r\u{1B}[2K" + String(progress.line().prefix(width)))
+                let line = String(progress.line().prefix(width))
+                if line == lastLine && lineOpen { return }
+                lastLine = line
+                write("\r\u{1B}[2K" + line)
                 lineOpen = true
             } else {
                 let line = progress.line(now: progress.lastEventAt ?? .now())
