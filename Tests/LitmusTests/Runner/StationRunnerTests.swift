@@ -163,4 +163,35 @@ import Testing
         #expect(runs.first?["steps"] as? [String] == ["powerOn", "lid", "rail", "outputOff"])
         #expect(runs.first?["measured"] as? [String] == ["powered", "held", "output_off"], "the running step finished, rail was skipped, teardown ran")
     }
+
+    @Test func onATerminalProgressIsRedrawnInPlaceAndTheVerdictIsLarge() throws {
+        // A real pseudo-terminal: util-linux `script` runs the runner on one.
+        let dataDir = "\(TestPlugins.scratch)/runner-tty-\(UUID().uuidString)"
+        let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let command = [
+            RunsCLITests.litmus, "run", "--station", "stations/bench_mock.yaml", "--data-dir", dataDir, "--serial", "SN-FAIL-TTY",
+            "--auto-prompts", "--", binary, "--testing-library", "swift-testing", "--filter", "RunnerFixture",
+        ].joined(separator: " ")
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LITMUS_") || $0.key.hasPrefix("LITMUS_TEST_PLUGIN") }
+        environment["LITMUS_LOCK_DIR"] = dataDir + "/locks"
+        environment["LITMUS_TESTING_FIXTURE"] = "runner"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qefc", command, "/dev/null"]
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: TestPlugins.packageRoot)
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try stdin.fileHandleForWriting.close()
+        #expect(process.terminationStatus == 1, "\(out)")
+        #expect(out.contains("\r\u{1B}[2KSN-FAIL-TTY · step"), "redrawn in place: \(out.debugDescription)")
+        #expect(!out.contains("progress: "), "no plain progress lines on a terminal")
+        #expect(out.contains("#####  ###  ##### #"), "the large FAIL: \(out)")
+        #expect(out.contains("rail = 9 V, limit [3.2, 3.4] failed; pin VOUT, instrument dmm (SIM0::dmm::INSTR), attempt 1"), "\(out)")
+    }
 }
