@@ -109,6 +109,15 @@ public final class PromptChannel: @unchecked Sendable {
         return true
     }
 
+    /// Gives up prompt `id` (no face can answer it): the test's prompt fails with the reason.
+    /// Returns false when it was answered already.
+    @discardableResult
+    public func cancel(id: String, reason: String) -> Bool {
+        guard let p = lock.withLock({ pending.removeValue(forKey: id) }) else { return false }
+        reply(p.fd, id: id, response: "cancelled", value: nil, source: reason)
+        return true
+    }
+
     private func timeOut(id: String) {
         guard let p = lock.withLock({ pending.removeValue(forKey: id) }) else { return }
         reply(p.fd, id: id, response: "timed_out", value: nil, source: "timeout")

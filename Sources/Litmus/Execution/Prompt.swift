@@ -207,7 +207,7 @@ public struct SocketPromptHandler: PromptHandler {
         let source = object["source"] as? String ?? "runner"
         if response == "timed_out" { return (.timedOut, source) }
         guard response == "answered", let value = object["value"] as? String else {
-            throw PromptError("the runner did not answer \"\(prompt.message)\": response \(response)")
+            throw PromptError("the runner did not answer \"\(prompt.message)\": \(response) (\(source))")
         }
         switch prompt.kind {
         case .confirm:

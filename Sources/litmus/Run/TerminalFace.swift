@@ -97,7 +97,13 @@ final class TerminalFace: @unchecked Sendable {
             while channel.open.contains(where: { $0.id == request.id }) {
                 guard let reply = input.next(slice: 0.2) else { continue }
                 guard let line = reply else {
-                    error("standard input closed: the prompt waits for its timeout or another face")
+                    // Nobody can answer on this terminal: a prompt without a timeout would wait forever.
+                    if request.timeoutSeconds == nil {
+                        channel.cancel(id: request.id, reason: "standard input of litmus run closed")
+                        error("standard input closed: the prompt \"\(request.message)\" is cancelled (use --auto-prompts for unattended runs)")
+                    } else {
+                        error("standard input closed: the prompt waits for its timeout")
+                    }
                     return
                 }
                 let t = line.trimmingCharacters(in: .whitespaces)

@@ -194,4 +194,14 @@ import Testing
         #expect(out.contains("#####  ###  ##### #"), "the large FAIL: \(out)")
         #expect(out.contains("rail = 9 V, limit [3.2, 3.4] failed; pin VOUT, instrument dmm (SIM0::dmm::INSTR), attempt 1"), "\(out)")
     }
+
+    @Test func aPromptNobodyCanAnswerIsCancelledInsteadOfHanging() throws {
+        // Standard input ends without an answer and the prompt has no timeout.
+        let run = try Self.litmusRun(["--serial", "SN-ASK-2", "--operator", "alice"], input: "")
+        #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("the prompt \"Close the fixture lid\" is cancelled"), "\(run.stderr)")
+        let steps = try LitmusTestingTests.rows(run.dataDir, "step_name, step_outcome, step_error", where: "record_type = 'step' ORDER BY step_index")
+        #expect(steps.map { $0["step_outcome"] as! String } == ["done", "errored", "passed", "done"], "\(steps)")
+        #expect(try Self.runs(run.dataDir).first?["outcome"] as? String == "errored")
+    }
 }
