@@ -88,7 +88,7 @@ final class TerminalFace: @unchecked Sendable {
             case "choice": question += " [" + request.choices.enumerated().map { "\($0 + 1)=\($1)" }.joined(separator: ", ") + "]"
             default: break
             }
-            if let t = request.timeoutSeconds { question += String(format: " (%.0f s)", t) }
+            if let t = request.timeoutSeconds { question += String(format: " (%g s)", t) }
             lock.withLock {
                 closeLine()
                 write(question + " ")

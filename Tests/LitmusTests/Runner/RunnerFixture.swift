@@ -1,7 +1,7 @@
 // The board test that the runner tests start under `litmus run` (a child of a child): this
 // test binary, filtered to RunnerFixture, with LITMUS_TESTING_FIXTURE=runner. The serial it
 // gets from the runner decides what the board does: `FAIL` fails a limit, `CRASH` dies after
-// recording a measurement, `ASK` asks the operator, `HOLD` tells the test (through the file
+// recording a measurement, `ASK` asks the operator, `TIMEOUT` asks with a 0.5 s timeout, `HOLD` tells the test (through the file
 // named in RUNNER_FIXTURE_MARKER) that it is running and waits for the operator's abort.
 import Foundation
 import Litmus
@@ -11,7 +11,7 @@ import Testing
 @Suite(
     .enabled(if: ProcessInfo.processInfo.environment["LITMUS_TESTING_FIXTURE"] == "runner"), .serialized,
     .litmusStation("stations/bench_mock.yaml", dutSerial: "RUNNER-DEFAULT"),
-    .litmusPrompts(["lid": .confirm("Close the fixture lid")]))
+    .litmusPrompts(["lid": .confirm("Close the fixture lid"), "variant": .choice("Which variant?", ["A", "B"], timeout: 0.5)]))
 struct RunnerFixture {
     static var serial: String { ProcessInfo.processInfo.environment["LITMUS_DUT_SERIAL"] ?? "" }
 
@@ -26,6 +26,9 @@ struct RunnerFixture {
             // Wait (bounded) for the runner's SIGINT to reach this process.
             for _ in 0..<3000 where LitmusSession.shared.abortReason == nil { usleep(10_000) }
             try Litmus.measure("held", 1)
+        }
+        if Self.serial.contains("TIMEOUT") {
+            try Litmus.measure("variant_answered", try Litmus.prompt("variant") == .timedOut ? 0 : 1)
         }
         guard Self.serial.contains("ASK") else { return }
         let answer = try Litmus.prompt("lid")

@@ -204,4 +204,24 @@ import Testing
         #expect(steps.map { $0["step_outcome"] as! String } == ["done", "errored", "passed", "done"], "\(steps)")
         #expect(try Self.runs(run.dataDir).first?["outcome"] as? String == "errored")
     }
+
+    @Test func aPromptNobodyAnswersInTimeIsRecordedTimedOut() throws {
+        let run = try Self.litmusRun(["--serial", "SN-TIMEOUT-1", "--operator", "alice"], input: "")
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("prompt: Which variant? [1=A, 2=B] (0.5 s)"), "\(run.stdout)")
+        let sessions = EventReader(dataDir: run.dataDir).sessions()
+        let events = try EventReader(dataDir: run.dataDir).events(sessionID: try #require(sessions.first).id).events
+        let answered = events.compactMap { e -> PromptAnswered? in
+            if case .promptAnswered(let a) = e.body { return a } else { return nil }
+        }
+        #expect(answered.map(\.response) == ["timed_out"])
+        #expect(answered.first?.source == "timeout" && answered.first?.value == nil)
+        #expect((try Self.runs(run.dataDir).first?["measured"] as? [String])?.contains("variant_answered") == true)
+    }
+
+    @Test func onceTestsOneBoardFromStandardInput() throws {
+        let run = try Self.litmusRun(["--once", "--auto-prompts"], input: "SN-O1\nSN-O2\n")
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(try Self.runs(run.dataDir).map { $0["serial"] as! String } == ["SN-O1"])
+    }
 }
