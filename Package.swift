@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
         // Swift Testing integration: station trait, limits/retry/mocks traits, Litmus.verify.
         .library(name: "LitmusTesting", targets: ["LitmusTesting"]),
+        // The station runtime under `litmus run`.
+        .library(name: "LitmusRunner", targets: ["LitmusRunner"]),
         .executable(name: "litmus", targets: ["litmus"]),
         // The harness recipe on the mock bench: the README's main job.
         .executable(name: "litmus-example", targets: ["LitmusExample"]),
@@ -80,12 +82,17 @@ let package = Package(
         // Swift Testing integration: traits and task-local Litmus functions over the harness.
         .target(name: "LitmusTesting", dependencies: ["Litmus", "LitmusJSON"]),
 
+        // The station runtime: the production loop, process supervision, progress from the
+        // event log, the prompt channel (no HTTP, no terminal UI).
+        .target(name: "LitmusRunner", dependencies: ["Litmus"]),
+
         // The command-line tool.
         .executableTarget(
             name: "litmus",
             dependencies: [
                 "Litmus",
                 "LitmusJSON",
+                "LitmusRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -142,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "LitmusBench",
             dependencies: [
-                "Litmus", "LitmusTesting", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
+                "Litmus", "LitmusTesting", "LitmusRunner", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench",
@@ -150,7 +157,7 @@ let package = Package(
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(
-            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
             exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
         // The example of writing tests with Swift Testing on the mock bench (README).
         // Sidecar files are read from the source tree (next to the test file), not bundled.

@@ -18,8 +18,8 @@ final class LitmusSession: @unchecked Sendable {
     private var benchOrder: [BenchKey] = []
     private var runOrder: [RunKey] = []
     private var finished = false
-    /// One session id for every run of the process.
-    let sessionID = UUID()
+    /// One session id for every run of the process (the station runner's, under `litmus run`).
+    let sessionID = TestRunLogger.runnerSessionID() ?? UUID()
 
     private init() {
         atexit { LitmusSession.shared.finish() }
@@ -54,10 +54,58 @@ final class LitmusSession: @unchecked Sendable {
         let bench: Bench
         let logger: TestRunLogger
         let product: ProductContext?
+        private let lock = NSLock()
+        private var stopReason: String?
         init(bench: Bench, logger: TestRunLogger, product: ProductContext?) {
             self.bench = bench
             self.logger = logger
             self.product = product
+        }
+
+        /// Stops the run's later non-teardown steps (the first reason is kept).
+        func stop(_ reason: String) {
+            lock.withLock { if stopReason == nil { stopReason = reason } }
+        }
+
+        /// Why a non-teardown step must not run: the session was aborted or the run stopped.
+        var skipReason: String? {
+            LitmusSession.shared.abortReason ?? lock.withLock { stopReason }
+        }
+    }
+
+    private var abortText: String?
+    private var signalSources: [any DispatchSourceSignal] = []
+
+    /// Why the session was aborted (SIGINT/SIGTERM), if it was.
+    var abortReason: String? { lock.withLock { abortText } }
+
+    /// Aborts the session: every run ends `aborted`; the steps still to come are recorded
+    /// `skipped` with `reason` and do not run, except teardown steps, which still run.
+    func abort(_ reason: String) {
+        let runs = lock.withLock { () -> [Run] in
+            if abortText == nil { abortText = reason }
+            return runOrder.compactMap { self.runs[$0] }
+        }
+        for run in runs { run.logger.escalate(.aborted) }
+    }
+
+    /// SIGINT or SIGTERM (an operator's Ctrl-C, the station runner's abort) aborts the session
+    /// and lets the teardown steps run; a second one ends the process at once, after closing
+    /// the runs (as aborted). Installed when the first run starts.
+    private func handleSignals() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.abortReason != nil {
+                    self.finish()
+                    exit(128 + sig)
+                }
+                self.abort("aborted by the operator (\(sig == SIGINT ? "SIGINT" : "SIGTERM"))")
+            }
+            source.resume()
+            signalSources.append(source)
         }
     }
 
@@ -85,6 +133,8 @@ final class LitmusSession: @unchecked Sendable {
             try logger.eventLog?.flush()  // the run exists on disk even if the process dies next
             let product = try bench.configuration.part.map { try ProductContext(part: $0, guardbandPct: options.guardbandPct) }
             let run = Run(bench: bench, logger: logger, product: product)
+            if runs.isEmpty { handleSignals() }
+            if abortText != nil { logger.escalate(.aborted) }
             runs[runKey] = run
             runOrder.append(runKey)
             return run

@@ -75,6 +75,8 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
     public let options: Options
     /// The directory of the file that declared the trait (relative paths fall back to it).
     let declaringDirectory: String
+    /// Where the trait is written (the suite's attributes): problems of the suite are reported there.
+    let sourceLocation: SourceLocation
     let id = UUID()
 
     /// Suites pass the trait to their tests.
@@ -82,17 +84,41 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
 
     /// Only the innermost station trait of a test acts (a test-level one beats its suite's).
     public func scopeProvider(for test: Test, testCase: Test.Case?) -> LitmusStationTrait? {
-        if test.isSuite { return nil }
         let stations = test.traits.compactMap { $0 as? LitmusStationTrait }
         return stations.last?.id == id ? self : nil
     }
 
+    /// Whether the suite around the running test (the innermost with a station trait) runs its
+    /// tests in a decided order: `.serialized` or `.litmusParallel` on it or on an outer suite
+    /// with a station trait. nil outside such a suite. (`.serialized` is not among a test's
+    /// traits, so the suite's scope passes it down.)
+    @TaskLocal static var suiteOrderDecided: Bool?
+
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        if let testCase {
+        if test.isSuite {
+            let decided = LitmusStepTrait.isOrderDecided(test) || Self.suiteOrderDecided == true
+            try await Self.$suiteOrderDecided.withValue(decided) { try await function() }
+        } else if let testCase {
             try await LitmusTestScope.runCase(testCase, function)
         } else {
+            guard checkOrder(of: test) else { return }
             try await LitmusTestScope.runTest(test, options: try resolve(), function)
         }
+    }
+
+    /// Refuses a test of a suite with a station trait that is neither `.serialized` nor
+    /// `.litmusParallel`: Swift Testing would run its steps in parallel, in random order (power
+    /// on after the measurements). The issue is reported at this trait, in the suite's
+    /// attributes. (A station trait on a test alone is not checked: its cases already take
+    /// turns on the bench.)
+    func checkOrder(of test: Test) -> Bool {
+        let suites = test.id.nameComponents.dropLast()
+        guard let decided = Self.suiteOrderDecided, !decided, !LitmusStepTrait.isOrderDecided(test) else { return true }
+        Issue.record(
+            Comment(
+                rawValue: "\(suites.joined(separator: "/")): the tests of a suite on a Litmus bench must run in a known order, and Swift Testing runs them in parallel in random order; \(test.name) was not run. Fix: add .serialized next to .litmusStation(...) on this suite (@Suite(.serialized, .litmusStation(...))) to run its tests one at a time in source order, or add .litmusParallel to opt into parallel, unordered tests"),
+            sourceLocation: sourceLocation)
+        return false
     }
 
     /// The options with the environment applied and paths resolved.
@@ -143,13 +169,13 @@ extension Trait where Self == LitmusStationTrait {
         _ station: String, fixture: String? = nil, part: String? = nil, mock: Bool? = nil, dutSerial: String? = nil,
         partNumber: String? = nil, revision: String? = nil, lot: String? = nil, operator operatorID: String? = nil,
         phase: String? = nil, product: String? = nil, project: String? = nil, guardband: Double? = nil, dataDir: String? = nil,
-        autoPrompts: Bool = false, site: Int = 0, filePath: String = #filePath
+        autoPrompts: Bool = false, site: Int = 0, filePath: String = #filePath, sourceLocation: SourceLocation = #_sourceLocation
     ) -> Self {
         LitmusStationTrait(
             options: .init(
                 station: station, fixture: fixture, part: part, mock: mock, dutSerial: dutSerial, dutPartNumber: partNumber,
                 dutRevision: revision, dutLot: lot, operatorID: operatorID, phase: phase, product: product, project: project,
                 guardbandPct: guardband, dataDir: dataDir, autoPrompts: autoPrompts, site: site),
-            declaringDirectory: (filePath as NSString).deletingLastPathComponent)
+            declaringDirectory: (filePath as NSString).deletingLastPathComponent, sourceLocation: sourceLocation)
     }
 }

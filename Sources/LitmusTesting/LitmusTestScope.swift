@@ -78,6 +78,8 @@ final class LitmusTestScope: @unchecked Sendable {
     let configuration: LitmusTestConfiguration
     let stepName: String
     let parentPath: String?
+    /// Setup, main or teardown (recorded as the step's `step_role`).
+    let role: LitmusStepRole
     private let lock = NSLock()
     private var step: TestHarness.OpenStep?
     private var caseCount = 0
@@ -88,14 +90,16 @@ final class LitmusTestScope: @unchecked Sendable {
         try self.init(
             name: test.name, displayName: test.displayName, sourceLocation: test.sourceLocation,
             suitePath: suites.isEmpty ? nil : suites.joined(separator: "/"),
-            configuration: try LitmusTestConfiguration(test: test, functionName: function), options: options)
+            configuration: try LitmusTestConfiguration(test: test, functionName: function), options: options,
+            role: LitmusStepTrait.role(of: test))
     }
 
     init(
         name: String, displayName: String?, sourceLocation: SourceLocation, suitePath: String?,
-        configuration: LitmusTestConfiguration, options: LitmusStationTrait.Resolved
+        configuration: LitmusTestConfiguration, options: LitmusStationTrait.Resolved, role: LitmusStepRole = .main
     ) throws {
         self.name = name
+        self.role = role
         self.displayName = displayName
         self.sourceLocation = sourceLocation
         let function = String(name.prefix { $0 != "(" })
@@ -138,7 +142,8 @@ final class LitmusTestScope: @unchecked Sendable {
             if let step { return step }
             let opened = try harness.beginStep(
                 stepName, description: displayName, parentPath: parentPath,
-                code: CodeLocation(file: sourceLocation.fileID, function: name, line: Int64(sourceLocation.line)))
+                code: CodeLocation(file: sourceLocation.fileID, function: name, line: Int64(sourceLocation.line)),
+                role: role.rawValue)
             step = opened
             return opened
         }
@@ -152,19 +157,48 @@ final class LitmusTestScope: @unchecked Sendable {
         }
     }
 
-    /// Closes the step (its outcome: every case's final attempt).
-    func closeStep() throws {
-        guard let step = lock.withLock({ self.step }) else { return }
-        try harness.endStep(step)
+    /// Closes the step (its outcome: every case's final attempt); nil when no case ran.
+    @discardableResult
+    func closeStep() throws -> Outcome? {
+        guard let step = lock.withLock({ self.step }) else { return nil }
+        return try harness.endStep(step)
+    }
+
+    /// Records the step as `skipped` with `reason`, its body not run.
+    func skipStep(_ reason: String) throws {
+        let step = try openStep()
+        try harness.endStep(step, error: reason, outcome: .skipped)
+        try run.logger.eventLog?.flush()
     }
 
     // MARK: Running a test and its cases
 
     /// Runs the whole test (all its cases) as one step.
-    static func runTest(_ test: Test, options: LitmusStationTrait.Resolved, _ body: @Sendable () async throws -> Void) async throws {
+    ///
+    /// A non-teardown step of a run that was stopped (a failed setup step, a failed
+    /// stop-on-failure step) or aborted (SIGINT/SIGTERM) is recorded `skipped` with the reason
+    /// and its body does not run; teardown steps always run.
+    static func runTest(
+        _ test: Test, options: LitmusStationTrait.Resolved, _ body: @Sendable () async throws -> Void
+    ) async throws {
         let scope = try LitmusTestScope(test: test, options: options)
-        try await $current.withValue(scope) { try await body() }
-        try scope.closeStep()
+        if scope.role != .teardown, let reason = scope.run.skipReason {
+            try scope.skipStep(reason)
+            try Test.cancel(Comment(rawValue: "skipped: \(reason)"))
+        }
+        var bodyError: (any Error)?
+        do {
+            try await $current.withValue(scope) { try await body() }
+        } catch {
+            bodyError = error
+        }
+        let outcome = try scope.closeStep()
+        let failed = bodyError != nil || outcome.map { $0 >= .failed } == true
+        if failed && (scope.role == .setup || LitmusStepTrait.stopsOnFailure(test)) {
+            let what = scope.role == .setup ? "setup step" : "step"
+            scope.run.stop("\(what) \(scope.stepName) \(outcome.map(\.rawValue) ?? "errored")\(scope.role == .setup ? "" : " (litmusStopOnFailure)")")
+        }
+        if let bodyError { throw bodyError }
     }
 
     /// Runs one case: one vector of the step, attempted again while the retry configuration

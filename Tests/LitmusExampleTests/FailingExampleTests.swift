@@ -11,6 +11,7 @@ import Testing
 
 @Suite(
     .enabled(if: ProcessInfo.processInfo.environment["LITMUS_SHOW_FAILURE"] == "1", "set LITMUS_SHOW_FAILURE=1 to see a limit failure"),
+    .serialized,
     .litmusStation("stations/bench_mock.yaml", dutSerial: "EXAMPLE-FAIL-0001", phase: "validation", project: "litmus-example-tests"))
 struct FailingExampleTests {
     /// The simulated DMM reads 3.3012 V; a limit that tight fails it.

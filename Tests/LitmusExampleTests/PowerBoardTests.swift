@@ -6,12 +6,18 @@
 // The suite trait opens the bench (station, fixture, part) once per process; each @Test is a
 // step of the DUT's run, each argument a vector, each retry a vector attempt. The run's Parquet
 // file is written to the data directory when the test process ends, failed tests or not.
+//
+// `.serialized` runs the steps one at a time in source order (without it Swift Testing runs
+// them in parallel, in random order, and the station trait refuses the suite). `powerOn` is a
+// setup step (if it fails, the measurements are skipped); `outputOff` is a teardown step: it
+// runs after failures and after an operator abort (Ctrl-C).
 import Foundation
 import Litmus
 import LitmusTesting
 import Testing
 
 @Suite(
+    .serialized,
     .litmusStation(
         "stations/bench_mock.yaml", dutSerial: "EXAMPLE-0001", lot: "L2026-11", operator: "ci", phase: "validation",
         project: "litmus-example-tests", guardband: 10, autoPrompts: true),
@@ -19,7 +25,7 @@ import Testing
     .litmusPrompts(["insert_dut": .confirm("Insert the DUT and close the fixture lid")]))
 struct PowerBoardTests {
     /// Power the input up: the supply's own read-back is judged against a limit in code.
-    @Test(.litmusLimits(["vin_readback": .between(4.9, 5.1, unit: "V")]))
+    @Test(.litmusSetup, .litmusLimits(["vin_readback": .between(4.9, 5.1, unit: "V")]))
     func powerOn() throws {
         try Litmus.prompt("insert_dut")
         let psu = try Litmus.instrument("psu")
@@ -80,5 +86,12 @@ struct PowerBoardTests {
         let error = #expect(throws: DriverError.self) { try eload.call("measure_current") }
         #expect(error?.description.contains("load did not answer") == true)
         try Litmus.measure("load_fault_seen", error == nil ? 0 : 1)
+    }
+
+    /// Output off and load released, whatever happened before: a teardown step.
+    @Test(.litmusTeardown)
+    func outputOff() throws {
+        try Litmus.instrument("eload").call("set_current", .f64(0))
+        try Litmus.instrument("psu").call("disable_output")
     }
 }

@@ -293,9 +293,12 @@ public struct StepStarted: Sendable, Equatable {
     public var description: String?
     public var retry: Int64
     public var code: CodeLocation?
+    /// What the step is for, when its runner says: `setup`, `main` or `teardown` (the
+    /// `step_role` column). Teardown steps run even after failures and aborts.
+    public var role: String?
     public init(
         name: String, index: Int64, path: String? = nil, description: String? = nil, retry: Int64 = 0,
-        code: CodeLocation? = nil
+        code: CodeLocation? = nil, role: String? = nil
     ) {
         self.name = name
         self.index = index
@@ -303,6 +306,7 @@ public struct StepStarted: Sendable, Equatable {
         self.description = description
         self.retry = retry
         self.code = code
+        self.role = role
     }
 }
 

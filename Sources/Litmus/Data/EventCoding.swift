@@ -143,6 +143,7 @@ public enum EventCoding {
             j.field("code_file", e.code?.file)
             j.field("code_function", e.code?.function)
             j.field("code_line", e.code?.line)
+            j.field("step_role", e.role)
         case .stepEnded(let e):
             j.field("step_name", e.name)
             j.field("step_index", e.index)
@@ -342,7 +343,8 @@ public enum EventCoding {
                     name: try f.string("step_name"), index: try f.int("step_index"), path: try f.string("step_path"),
                     description: try f.optString("description"), retry: try f.optInt("retry") ?? 0,
                     code: file == nil && function == nil && line == nil
-                        ? nil : CodeLocation(file: file, function: function, line: line)))
+                        ? nil : CodeLocation(file: file, function: function, line: line),
+                    role: try f.optString("step_role")))
         case "step.ended":
             return .stepEnded(
                 StepEnded(

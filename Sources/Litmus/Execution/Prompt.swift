@@ -37,11 +37,21 @@ public enum PromptAnswer: Sendable, Equatable {
     }
 }
 
-/// Answers prompts: a terminal, a script (tests, CI) or an automatic policy.
+/// Answers prompts: a terminal, a script (tests, CI), an automatic policy, or the station
+/// runner over its prompt channel.
 public protocol PromptHandler: Sendable {
     /// Who answered, for the event log: `operator`, `script`, `auto`.
     var source: String { get }
     func answer(_ prompt: Prompt) throws -> PromptAnswer
+    /// The answer and who gave it (a handler whose answerer varies, like the runner's channel,
+    /// says who answered each prompt). By default ``answer(_:)`` and ``source``.
+    func answerWithSource(_ prompt: Prompt) throws -> (answer: PromptAnswer, source: String)
+}
+
+extension PromptHandler {
+    public func answerWithSource(_ prompt: Prompt) throws -> (answer: PromptAnswer, source: String) {
+        (try answer(prompt), source)
+    }
 }
 
 /// Why a prompt could not be asked.
@@ -130,7 +140,101 @@ public struct TerminalPromptHandler: PromptHandler {
     }
 }
 
+/// Asks the station runner (`litmus run`) over its prompt channel: a Unix socket named in
+/// `LITMUS_PROMPT_SOCKET`, one JSON line each way (docs/runner.md). The runner shows the
+/// prompt on its faces (terminal, later a web screen); the first answer wins and names who
+/// gave it (`operator:alice@terminal`), which the event log records.
+public struct SocketPromptHandler: PromptHandler {
+    /// The socket's path.
+    public let path: String
+    public init(path: String) { self.path = path }
+    public var source: String { "runner" }
+
+    public func answer(_ prompt: Prompt) throws -> PromptAnswer { try answerWithSource(prompt).answer }
+
+    public func answerWithSource(_ prompt: Prompt) throws -> (answer: PromptAnswer, source: String) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PromptError("cannot make a socket for the runner's prompt channel: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw PromptError("LITMUS_PROMPT_SOCKET=\(path) is longer than a socket path may be (\(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            throw PromptError(
+                "cannot reach the station runner's prompt channel at \(path) (LITMUS_PROMPT_SOCKET): \(String(cString: strerror(errno))). Is `litmus run` still running?")
+        }
+        var request: [String: Any] = [
+            "type": "prompt", "id": UUID().uuidString.lowercased(), "kind": prompt.kind.rawValue, "message": prompt.message,
+            "choices": prompt.choices, "timeout_seconds": prompt.timeout ?? NSNull(),
+        ]
+        if let serial = ProcessInfo.processInfo.environment["LITMUS_DUT_SERIAL"] { request["dut_serial"] = serial }
+        var line = try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])
+        line.append(UInt8(ascii: "\n"))
+        try line.withUnsafeBytes { raw in
+            var sent = 0
+            while sent < raw.count {
+                let n = send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw PromptError("the runner's prompt channel closed while asking \"\(prompt.message)\"") }
+                sent += n
+            }
+        }
+        // One answer line, at most 64 KiB.
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !reply.contains(UInt8(ascii: "\n")) {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw PromptError("the runner's prompt channel closed without answering \"\(prompt.message)\"") }
+            reply += buffer[0..<n]
+            guard reply.count <= 65536 else { throw PromptError("the runner's answer to \"\(prompt.message)\" is longer than 64 KiB") }
+        }
+        let text = reply.prefix { $0 != UInt8(ascii: "\n") }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text)) as? [String: Any],
+            object["type"] as? String == "answer", let response = object["response"] as? String
+        else {
+            throw PromptError("the runner's answer to \"\(prompt.message)\" is not an answer line: \(String(decoding: text.prefix(200), as: UTF8.self))")
+        }
+        let source = object["source"] as? String ?? "runner"
+        if response == "timed_out" { return (.timedOut, source) }
+        guard response == "answered", let value = object["value"] as? String else {
+            throw PromptError("the runner did not answer \"\(prompt.message)\": \(response) (\(source))")
+        }
+        switch prompt.kind {
+        case .confirm:
+            guard ["yes", "no"].contains(value) else { throw PromptError("the runner answered \"\(value)\" to a confirm prompt (yes or no expected)") }
+            return (.confirmed(value == "yes"), source)
+        case .choice:
+            guard prompt.choices.contains(value) else {
+                throw PromptError("the runner answered \"\(value)\", not one of \(prompt.choices.joined(separator: ", "))")
+            }
+            return (.chose(value), source)
+        case .input:
+            return (.text(value), source)
+        }
+    }
+}
+
 extension Prompt {
+    /// The handler a harness uses: the station runner's channel when `LITMUS_PROMPT_SOCKET` is
+    /// set (instead of none or the automatic one: under the runner, the operator answers),
+    /// else the given handler, else ``defaultHandler(environment:)``.
+    static func handler(_ given: (any PromptHandler)?, environment: [String: String] = ProcessInfo.processInfo.environment) -> (any PromptHandler)? {
+        if let path = environment["LITMUS_PROMPT_SOCKET"], !path.isEmpty, given == nil || given is AutoPromptHandler {
+            return SocketPromptHandler(path: path)
+        }
+        return given ?? defaultHandler(environment: environment)
+    }
+
     /// The handler to use when the harness was given none: `LITMUS_PROMPT=auto` answers
     /// automatically; a terminal asks the operator; anything else is an error saying so.
     static func defaultHandler(environment: [String: String] = ProcessInfo.processInfo.environment) -> (any PromptHandler)? {

@@ -155,7 +155,9 @@ public final class TestHarness: @unchecked Sendable {
         }
     }
 
-    private func openStep(_ name: String, description: String?, parentPath: String? = nil, code: CodeLocation? = nil) throws -> StepState {
+    private func openStep(
+        _ name: String, description: String?, parentPath: String? = nil, code: CodeLocation? = nil, role: String? = nil
+    ) throws -> StepState {
         let state = lock.withLock { () -> StepState in
             let parent = steps.last
             let prefix = parent?.path ?? parentPath
@@ -177,7 +179,10 @@ public final class TestHarness: @unchecked Sendable {
             return s
         }
         try logger?.emit(
-            .stepStarted(StepStarted(name: name, index: state.index, path: state.path, description: description, retry: state.retry, code: code)))
+            .stepStarted(
+                StepStarted(
+                    name: name, index: state.index, path: state.path, description: description, retry: state.retry, code: code,
+                    role: role)))
         return state
     }
 
@@ -457,15 +462,20 @@ public final class TestHarness: @unchecked Sendable {
     }
 
     /// Opens a step that outlives a closure (a test runner's test): `parentPath` prefixes
-    /// its path when no step is open; `code` is the test's source location.
-    package func beginStep(_ name: String, description: String? = nil, parentPath: String? = nil, code: CodeLocation? = nil) throws -> OpenStep {
-        OpenStep(state: try openStep(name, description: description, parentPath: parentPath, code: code))
+    /// its path when no step is open; `code` is the test's source location; `role` (setup,
+    /// main, teardown) is recorded as the step's `step_role`.
+    package func beginStep(
+        _ name: String, description: String? = nil, parentPath: String? = nil, code: CodeLocation? = nil, role: String? = nil
+    ) throws -> OpenStep {
+        OpenStep(state: try openStep(name, description: description, parentPath: parentPath, code: code, role: role))
     }
 
-    /// Closes a step from ``beginStep(_:description:parentPath:code:)``; an error makes it `errored`.
+    /// Closes a step from ``beginStep(_:description:parentPath:code:role:)``; an error makes it
+    /// `errored`; `outcome` raises its outcome (`skipped` for a step whose body did not run).
     @discardableResult
-    package func endStep(_ step: OpenStep, error: String? = nil) throws -> Outcome {
-        if error != nil { step.state.outcome = max(step.state.outcome, .errored) }
+    package func endStep(_ step: OpenStep, error: String? = nil, outcome: Outcome? = nil) throws -> Outcome {
+        if let outcome { step.state.outcome = max(step.state.outcome, outcome) }
+        if error != nil && outcome == nil { step.state.outcome = max(step.state.outcome, .errored) }
         try closeStep(step.state, error: error)
         return step.state.finalOutcome
     }
@@ -527,17 +537,17 @@ public final class TestHarness: @unchecked Sendable {
     @discardableResult
     public func prompt(_ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil) throws -> PromptAnswer {
         if kind == .choice && choices.isEmpty { throw PromptError("a choice prompt needs choices") }
-        guard let handler = promptHandler ?? Prompt.defaultHandler() else {
+        guard let handler = Prompt.handler(promptHandler) else {
             throw PromptError("no way to ask \"\(message)\": standard input is not a terminal; set LITMUS_PROMPT=auto or give the harness a prompt handler")
         }
         let id = UUID().uuidString.lowercased()
         try logger?.emit(.promptOpened(PromptOpened(promptID: id, kind: kind.rawValue, message: message, choices: choices, timeoutSeconds: timeout)))
         let start = Date()
-        let answer = try handler.answer(Prompt(message: message, kind: kind, choices: choices, timeout: timeout))
+        let (answer, source) = try handler.answerWithSource(Prompt(message: message, kind: kind, choices: choices, timeout: timeout))
         try logger?.emit(
             .promptAnswered(
                 PromptAnswered(
-                    promptID: id, response: answer == .timedOut ? "timed_out" : "answered", value: answer.value, source: handler.source,
+                    promptID: id, response: answer == .timedOut ? "timed_out" : "answered", value: answer.value, source: source,
                     durationSeconds: Date().timeIntervalSince(start))))
         return answer
     }

@@ -53,7 +53,8 @@ public final class TestRunLogger: @unchecked Sendable {
     /// - Throws: ``EventLogError`` when the event log cannot be opened.
     public init(
         _ identity: RunIdentity, dataDir: String? = ProcessInfo.processInfo.environment["LITMUS_DATA_DIR"] ?? "data",
-        sessionID: UUID = UUID(), runID: UUID = UUID(), logger: Logger = Logger(label: "litmus.run")
+        sessionID: UUID = TestRunLogger.runnerSessionID() ?? UUID(), runID: UUID = UUID(),
+        logger: Logger = Logger(label: "litmus.run")
     ) throws {
         // Blank: nothing but Unicode space separators and tabs (CharacterSet.whitespaces, without
         // Foundation's character-set machinery on the start-up path).
@@ -87,6 +88,13 @@ public final class TestRunLogger: @unchecked Sendable {
     }
 
     deinit { try? close() }
+
+    /// The session id a station runner (`litmus run`) gives its test process in
+    /// `LITMUS_SESSION_ID`, so it can follow the process's events; nil outside a runner (or
+    /// when the value is not a UUID).
+    public static func runnerSessionID(environment: [String: String] = ProcessInfo.processInfo.environment) -> UUID? {
+        environment["LITMUS_SESSION_ID"].flatMap { UUID(uuidString: $0) }
+    }
 
     /// Whether events reach disk.
     public var isPersisting: Bool { eventLog != nil }

@@ -4,14 +4,14 @@
 import Foundation
 import Litmus
 import Synchronization
-import LitmusTesting
+@testable import LitmusTesting
 import Testing
 
 let litmusFixture = ProcessInfo.processInfo.environment["LITMUS_TESTING_FIXTURE"]
 
 /// Limits from an outer suite, an inner suite, the test and a sidecar file.
 @Suite(
-    .enabled(if: litmusFixture == "precedence"),
+    .enabled(if: litmusFixture == "precedence"), .serialized,
     .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-PRECEDENCE"),
     .litmusLimits(["a": .between(0, 10), "b": .between(0, 10), "c": .between(0, 10)]),
     .litmusRetry(max: 2),
@@ -71,7 +71,7 @@ struct LookupDefaultFixture {
 }
 
 /// Parallel tests and cases, each checking that it sees only its own Litmus state.
-@Suite(.enabled(if: litmusFixture == "isolation"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ISOLATION"))
+@Suite(.enabled(if: litmusFixture == "isolation"), .litmusParallel, .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ISOLATION"))
 struct IsolationFixture {
     static let points = try! Sweep.product(Axis("k", range: "0:7:1"))
 
@@ -101,7 +101,7 @@ struct ErrorFixture {
     @Test(.litmusStation("stations/bench_mock.yaml")) func noSerial() throws { try Litmus.verify("x", 1) }
     @Test(.litmusStation("stations/no_such_bench.yaml", dutSerial: "FIX-ERR")) func noStation() throws { try Litmus.verify("x", 1) }
 
-    @Suite(.litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ERR"))
+    @Suite(.serialized, .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ERR"))
     struct OnBench {
         @Test(.litmusCharacteristics(["vuot"])) func unknownCharacteristic() throws { try Litmus.verify("vout", 3.3) }
         @Test(.litmusConnections(["vout_snse"])) func unknownConnection() throws {}
@@ -121,7 +121,7 @@ struct ErrorFixture {
 
 /// A test process that dies in the middle of a run: the first case completes, the second
 /// records a measurement and is killed.
-@Suite(.enabled(if: litmusFixture == "crash"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-CRASH"))
+@Suite(.enabled(if: litmusFixture == "crash"), .serialized, .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-CRASH"))
 struct CrashFixture {
     static let cases = Mutex(0)
 
@@ -134,5 +134,61 @@ struct CrashFixture {
             return n
         }
         if n == 2 { kill(getpid(), SIGKILL) }
+    }
+}
+
+/// A forced failure in a sequence that continues after failures: the later step runs, the
+/// teardown runs and is recorded as teardown.
+@Suite(.enabled(if: litmusFixture == "teardown"), .serialized, .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-TEARDOWN"))
+struct TeardownFixture {
+    @Test(.litmusSetup) func powerOn() throws { try Litmus.measure("setup_ran", 1) }
+    @Test func failing() throws { try Litmus.verify("forced", 5, limit: try Limit.atMost(1)) }
+    @Test func afterFailure() throws { try Litmus.measure("after_failure_ran", 1) }
+    @Test(.litmusTeardown) func outputOff() throws { try Litmus.measure("teardown_ran", 1) }
+}
+
+/// Stop-on-failure: the step after the failing one is skipped (its body never runs), the
+/// teardown still runs.
+@Suite(
+    .enabled(if: litmusFixture == "stop"), .serialized, .litmusStopOnFailure,
+    .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-STOP"))
+struct StopOnFailureFixture {
+    @Test(.litmusSetup) func powerOn() throws { try Litmus.measure("setup_ran", 1) }
+    @Test func failing() throws { try Litmus.verify("forced", 5, limit: try Limit.atMost(1)) }
+    @Test func skippedStep() throws {
+        print("BODY-RAN: skippedStep")
+        try Litmus.measure("skipped_step_ran", 1)
+    }
+    @Test(.litmusTeardown) func outputOff() throws { try Litmus.measure("teardown_ran", 1) }
+}
+
+/// An operator abort (SIGINT to the test process) in the middle of the sequence: the step that
+/// was running finishes, the next one is skipped, the teardown runs, the run ends aborted.
+@Suite(.enabled(if: litmusFixture == "abort"), .serialized, .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-ABORT"))
+struct AbortFixture {
+    @Test(.litmusSetup) func powerOn() throws { try Litmus.measure("setup_ran", 1) }
+    @Test func interrupted() throws {
+        kill(getpid(), SIGINT)
+        // Wait (bounded) until the signal has been handled, so the order below is decided.
+        for _ in 0..<1000 where LitmusSession.shared.abortReason == nil { usleep(10_000) }
+        try Litmus.measure("interrupted_step_finished", 1)
+    }
+    @Test func afterAbort() throws {
+        print("BODY-RAN: afterAbort")
+        try Litmus.measure("after_abort_ran", 1)
+    }
+    @Test(.litmusTeardown) func outputOff() throws { try Litmus.measure("teardown_ran", 1) }
+}
+
+/// A suite on a bench that says nothing about order: refused at its station trait.
+@Suite(.enabled(if: litmusFixture == "unordered"), .litmusStation("stations/bench_mock.yaml", dutSerial: "FIX-UNORDERED"))
+struct UnorderedFixture {
+    @Test func first() throws {
+        print("BODY-RAN: first")
+        try Litmus.measure("ran", 1)
+    }
+    @Test func second() throws {
+        print("BODY-RAN: second")
+        try Litmus.measure("ran", 1)
     }
 }

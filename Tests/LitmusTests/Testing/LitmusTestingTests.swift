@@ -50,12 +50,12 @@ import Testing
     @Test func exampleSuitePassesAndItsRunIsOnDisk() throws {
         let run = try Self.child("PowerBoardTests")
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("Test run with 6 tests in 1 suite passed"), "\(run.output)")
+        #expect(run.output.contains("Test run with 7 tests in 1 suite passed"), "\(run.output)")
 
         let steps = try Self.rows(run.dataDir, "step_index, step_name, step_path, step_outcome, code_file, code_line", where: "record_type = 'step'")
         #expect(steps.map { $0["step_name"] as! String }.sorted()
-            == ["loadPower", "loadTimeoutIsReported", "outputRipple", "outputVoltage", "powerOn", "quiescentCurrent"])
-        #expect(Set(steps.map { $0["step_index"] as! Int }) == Set(0..<6), "one step index per test, unique in the run")
+            == ["loadPower", "loadTimeoutIsReported", "outputOff", "outputRipple", "outputVoltage", "powerOn", "quiescentCurrent"])
+        #expect(Set(steps.map { $0["step_index"] as! Int }) == Set(0..<7), "one step index per test, unique in the run")
         for s in steps {
             #expect((s["step_path"] as! String) == "PowerBoardTests/\(s["step_name"] as! String)")
             #expect((s["code_file"] as! String) == "LitmusExampleTests/PowerBoardTests.swift")
