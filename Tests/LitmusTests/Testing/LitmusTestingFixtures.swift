@@ -60,7 +60,7 @@ struct PrecedenceFixture {
 /// not the lookup's `default` (0.0, which would pass).
 @Suite(
     .enabled(if: litmusFixture == "lookup"),
-    .litmusStation("stations/bench_mock.yaml", mock: true, dutSerial: "FIX-LOOKUP"))
+    .serialized, .litmusStation("stations/bench_mock.yaml", mock: true, dutSerial: "FIX-LOOKUP"))
 struct LookupDefaultFixture {
     @Test(
         .litmusMocks(["psu.measure_voltage": .yaml("{lookup: {'1': 5.001, '2': 0.1}, default: 0}")]),
