@@ -679,7 +679,8 @@ struct ReplyReader {
         guard length <= instrument.maxMessageSize else {
             throw DriverError(
                 .protocolViolation,
-                "the block declares \(length) bytes, more than maxMessageSize (\(instrument.maxMessageSize)); the rest of it is still pending",
+                "the block declares \(length) bytes, more than maxMessageSize (\(instrument.maxMessageSize)); the rest of it is "
+                    + "still pending (:clear discards it). Fix: open with -o max_message_bytes=<bytes> if the instrument really sends that much",
                 context: "\(instrument.driver.id) \(instrument.resource) read block")
         }
         guard let termination = instrument.readTermination else {
