@@ -74,7 +74,14 @@ struct ScpiCommand: ParsableCommand {
             for problem in registry.diagnostics { printError("warning: \(problem)") }
             throw ExitCode.failure
         }
-        defer { session.close() }
+        // SIGINT/SIGTERM during a blocked read: the read is interrupted (a USBTMC transfer
+        // aborted on the device), the session closed (interface released, kernel driver
+        // re-attached, lock released), then the exit is 130/143.
+        let cleanup = SignalCleanup.register { _ in session.close() }
+        defer {
+            SignalCleanup.unregister(cleanup)
+            session.close()
+        }
 
         let interactive = commands.isEmpty && LineEditor.isAvailable
         let shell = ScpiShell(session: session, interactive: interactive)

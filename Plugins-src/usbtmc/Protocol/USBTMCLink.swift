@@ -184,6 +184,12 @@ public final class USBTMCLink {
                 .timeout,
                 "the device did not accept \(what()) within \(timeoutMs) ms (bTag \(tag), \(sent) of \(transfer.count) "
                     + "bytes of the transfer taken); \(recovery). Check that the instrument is not busy or in an error state")
+        } catch USBTMCTransferError.cancelled(let sent, _) {
+            let recovery = abortBulkOut(tag: tag)
+            throw USBTMCError(
+                .interrupted,
+                "interrupted while sending \(what()) (bTag \(tag), \(sent) of \(transfer.count) bytes of the transfer "
+                    + "taken); \(recovery)")
         } catch USBTMCTransferError.stall {
             try? endpoint.clearHalt(.bulkOut)
             throw USBTMCError(
@@ -483,6 +489,14 @@ public final class USBTMCLink {
             }
             staleRepliesDiscarded = 0
             throw USBTMCError(.timeout, text)
+        } catch USBTMCTransferError.cancelled {
+            incoming = nil
+            block.reset()
+            let recovery = abortBulkIn(tag: tag)
+            throw USBTMCError(
+                .interrupted,
+                "interrupted while waiting for the reply to bTag \(tag)"
+                    + (delivered > 0 ? " after \(delivered) bytes of this read" : "") + "; \(recovery)")
         } catch USBTMCTransferError.stall {
             incoming = nil
             try? endpoint.clearHalt(.bulkIn)
@@ -543,6 +557,7 @@ public final class USBTMCLink {
         if let e = error as? USBTMCError { return e }
         switch error as? USBTMCTransferError {
         case .timeout?: return USBTMCError(.timeout, "timed out \(what)")
+        case .cancelled?: return USBTMCError(.interrupted, "interrupted \(what)")
         case .stall?: return USBTMCError(.io, "the device stalled (endpoint halted) \(what)")
         case .overflow?: return USBTMCError(.protocolViolation, "the device sent more than asked \(what)")
         case .disconnected?:

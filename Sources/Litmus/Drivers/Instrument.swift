@@ -82,6 +82,13 @@ public final class Instrument: @unchecked Sendable {
     /// A mock answering another driver's table by name (`invoke_named`).
     private let isStandIn: Bool
     let mockTable: UnsafePointer<litmus_mock_v1>?
+    /// The driver's `litmus.cancel.v1` table, when it has one (``interrupt()``).
+    private let cancelTable: UnsafePointer<litmus_cancel_v1>?
+    /// Guards what ``interrupt()`` touches from another thread while a call holds `lock`.
+    private let interruptLock = NSLock()
+    /// The session while it is open, for ``interrupt()``; nil once `close` begins.
+    private var interruptibleSession: OpaquePointer?
+    private var interrupted = false
     private lazy var queue: DispatchQueue = {
         let queue = DispatchQueue(label: "litmus.instrument.\(resource)")
         queue.setSpecific(key: Self.queueKey, value: resource)
@@ -135,8 +142,13 @@ public final class Instrument: @unchecked Sendable {
                 getExtension(driver.descriptor, LITMUS_MOCK_EXTENSION_V1)
             }
             mockTable = table?.assumingMemoryBound(to: litmus_mock_v1.self)
+            let cancel = PluginLoader.loaderLock.withLock {
+                getExtension(driver.descriptor, LITMUS_CANCEL_EXTENSION_V1)
+            }?.assumingMemoryBound(to: litmus_cancel_v1.self)
+            cancelTable = cancel.flatMap { Int($0.pointee.struct_size) >= MemoryLayout<litmus_cancel_v1>.size ? $0 : nil }
         } else {
             mockTable = nil
+            cancelTable = nil
         }
         if isStandIn && mockTable?.pointee.invoke_named == nil {
             throw DriverError(
@@ -195,6 +207,8 @@ public final class Instrument: @unchecked Sendable {
             throw slots.failure(status == LITMUS_OK ? Int32(LITMUS_E_FAILED) : status, context: "open \(context)")
         }
         session = out
+        interruptLock.withLock { interruptibleSession = out }
+        OpenInstruments.shared.add(self)
         if let timeout {
             try setTimeout(milliseconds: UInt32(clamping: timeout))
         }
@@ -210,9 +224,23 @@ public final class Instrument: @unchecked Sendable {
         lock.withLock {
             if let s = session {
                 session = nil
+                interruptLock.withLock { interruptibleSession = nil }
                 vt.close?(s)
             }
             input.discard()
+        }
+        OpenInstruments.shared.remove(self)
+    }
+
+    /// Interrupts the call blocked on this instrument, from another thread (a signal's
+    /// cleanup, ``SignalCleanup``): a driver with the `litmus.cancel.v1` extension cancels
+    /// the transfer in flight (USBTMC aborts it on the device), and every later read of this
+    /// instrument fails at once. Returns without waiting; ``close()`` then waits for the
+    /// interrupted call to end.
+    public func interrupt() {
+        interruptLock.withLock {
+            interrupted = true
+            if let s = interruptibleSession, let cancel = cancelTable?.pointee.cancel { cancel(s) }
         }
     }
 
@@ -381,6 +409,9 @@ public final class Instrument: @unchecked Sendable {
         _ s: OpaquePointer, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int, _ got: inout Int,
         _ deadline: ReadDeadline, what: String, received: Int
     ) throws -> litmus_status {
+        if interruptLock.withLock({ interrupted }) {
+            throw DriverError(.failed, "interrupted (SIGINT or SIGTERM): the \(what) was abandoned", context: "\(context) \(what)")
+        }
         if !deadline.isNever {
             let left = deadline.remainingMs
             if left == 0 { throw deadlinePassed(deadline, what: what, received: received) }
