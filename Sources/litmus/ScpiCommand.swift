@@ -79,6 +79,8 @@ struct ScpiCommand: ParsableCommand {
         // re-attached, lock released), then the exit is 130/143.
         let cleanup = SignalCleanup.register { _ in session.close() }
         defer {
+            // An interrupted read fails the line: let the cleanup exit 130/143, not this path.
+            SignalCleanup.parkIfCleaningUp()
             SignalCleanup.unregister(cleanup)
             session.close()
         }

@@ -48,6 +48,16 @@ public enum SignalCleanup {
         lock.withLock { actions.removeAll { $0.id == id } }
     }
 
+    /// Whether a signal arrived and the cleanup is under way.
+    public static var isCleaningUp: Bool { signalCleanupStarted != 0 }
+
+    /// Never returns while the cleanup is under way (it ends the process with 128 + the
+    /// signal); returns at once otherwise. Call it where the program would otherwise exit on
+    /// its own after an interrupted call failed, so the exit status stays 130/143.
+    public static func parkIfCleaningUp() {
+        while isCleaningUp { sleep(1) }
+    }
+
     /// Installs the handlers without an action: open instruments are still interrupted and
     /// closed on a signal.
     public static func install() {
