@@ -166,6 +166,7 @@ public final class TestRunLogger: @unchecked Sendable {
             return !closed
         }
         guard first else { return }
+        if let id = lock.withLock({ signalRegistration }) { SignalCleanup.unregister(id) }
         if !lock.withLock({ finalized }) { try finalize(.terminated) }
         guard let eventLog else { return }
         try channelStore?.close()
@@ -179,12 +180,16 @@ public final class TestRunLogger: @unchecked Sendable {
     /// (interfaces released, kernel drivers re-attached): see ``SignalCleanup``. Call once per
     /// process.
     public func closeOnSignals() {
-        SignalCleanup.register { [weak self] _ in
+        let id = SignalCleanup.register { [weak self] _ in
             self?.escalate(.terminated)
             _ = try? self?.finalize(.terminated)
             try? self?.close()
         }
+        lock.withLock { signalRegistration = id }
     }
+
+    /// The ``SignalCleanup`` action of ``closeOnSignals()``, removed by ``close()``.
+    private var signalRegistration: Int?
 
     static func rollUp(_ steps: [Outcome], _ external: Outcome?) -> Outcome {
         var o: Outcome = .done
