@@ -433,7 +433,8 @@ private enum Terminal {
             cc[Int(VTIME)] = 0
         }
         for s in restoringSignals {
-            if let i = savedActionSlot(s) { sigaction(s, nil, savedSignalActions + i) }
+            // Already raw: the saved actions are the ones from before (never this handler).
+            if terminalIsRaw == 0, let i = savedActionSlot(s) { sigaction(s, nil, savedSignalActions + i) }
             signal(s, restoreTerminalAndReraise)
         }
         // A parent may have started this process with these signals blocked (the mask is
