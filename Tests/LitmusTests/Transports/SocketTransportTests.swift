@@ -354,6 +354,37 @@ struct SocketTransportTests {
         #expect(dmm.receiveBufferCapacity <= dmm.maxMessageSize + 64 * 1024)
     }
 
+    /// Issue 12 #8 on a raw socket: SIGINT during a blocked read of `litmus scpi` (timeout
+    /// 10 minutes) must end it with 130, the read cancelled and the session closed, not after
+    /// the timeout. (The suite's one-minute limit is the hang guard.)
+    @Test func aSignalDuringABlockedReadEndsLitmusScpiWith130() throws {
+        let server = try FakeServer("socket")
+        defer { server.stop() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
+        process.arguments = [
+            "-oL", TestPlugins.buildDirectory + "/litmus", "scpi", "TCPIP::127.0.0.1::\(server.port)::SOCKET", "-o",
+            "timeout_ms=600000", "--no-lock", "-c", "*IDN?", "-c", "NOREPLY?",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The *IDN? reply (line-buffered) says the session is open and NOREPLY? comes next.
+        var seen = ""
+        while !seen.contains("Litmus,FakeInstrument") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(seen.contains("Litmus,FakeInstrument"), "\(seen)")
+        usleep(300_000)  // into the blocked read of NOREPLY?
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
+    }
+
     @Test func trickledRepliesStillArriveWhole() throws {
         let server = try FakeServer("socket", ["--fault", "trickle"])
         defer { server.stop() }
