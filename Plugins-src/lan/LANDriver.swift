@@ -1,3 +1,4 @@
+import CLitmusDriverABI
 import LitmusDriverKit
 
 /// The `lan` driver: one driver for the three LAN protocols, chosen by the resource.
@@ -25,6 +26,7 @@ enum LANDriver {
         readTermination: "\n",
         writeTermination: "\n",
         instrumentTypes: [],
+        extensions: [LITMUS_CANCEL_EXTENSION_V1: UnsafeRawPointer(lanCancelTable)],
         discover: { try LANDiscovery.discover() },
         open: { request in
             let address = try LANAddress(request.resource)

@@ -1,5 +1,6 @@
 import CLitmusDriverABI
 import LitmusDriverKit
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,8 @@ final class SocketSession: DriverSession {
     private var timeoutMs: UInt32 = SocketSession.defaultTimeoutMs
     /// Bytes received since the last write, for error messages.
     private var receivedSinceWrite = 0
+    /// Set by ``cancel()``, from another thread.
+    private let cancelled = Atomic<Bool>(false)
 
     /// `host:port`, as messages name the peer.
     var peer: String { connection.peer }
@@ -113,7 +116,12 @@ final class SocketSession: DriverSession {
                 receivedSinceWrite &+= n
                 return ReadOutcome(count: n, end: .partial)
             }
-            if n == 0 { throw closedByPeer(during: "read") }
+            if n == 0 {
+                if cancelled.load(ordering: .sequentiallyConsistent) {
+                    throw DriverFailure.failed("read from \(peer) interrupted (SIGINT or SIGTERM); the connection was shut down")
+                }
+                throw closedByPeer(during: "read")
+            }
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK { throw readTimeout() }
             if code == EINTR {
@@ -194,6 +202,15 @@ final class SocketSession: DriverSession {
 
     func close() {
         connection.close()
+    }
+
+    /// From another thread, while a read may be blocked (`litmus.cancel.v1`): shuts the
+    /// connection down, so the blocked `recv` returns at once (a raw socket has no abort
+    /// message). The session is closed next.
+    func cancel() {
+        cancelled.store(true, ordering: .sequentiallyConsistent)
+        let fd = connection.fd
+        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     // MARK: - Helpers
@@ -284,3 +301,18 @@ extension SocketSession {
                 + "Open the instrument as TCPIP::<host>::INSTR or TCPIP::<host>::hislip0::INSTR")
     }
 }
+
+/// The plugin's `litmus.cancel.v1` table: raw sockets shut their connection down so a blocked
+/// read returns; VXI-11 and HiSLIP sessions end their blocked call at their own deadline.
+/// Allocated once, never freed.
+nonisolated(unsafe) let lanCancelTable: UnsafeMutablePointer<litmus_cancel_v1> = {
+    let table = UnsafeMutablePointer<litmus_cancel_v1>.allocate(capacity: 1)
+    table.initialize(
+        to: litmus_cancel_v1(
+            struct_size: UInt32(MemoryLayout<litmus_cancel_v1>.size),
+            cancel: { session in
+                guard let session else { return }
+                (SessionBox.from(session).session as? SocketSession)?.cancel()
+            }))
+    return table
+}()

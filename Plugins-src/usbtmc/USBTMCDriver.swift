@@ -1,3 +1,4 @@
+import CLitmusDriverABI
 import LitmusDriverKit
 import LitmusUSBTMCProtocol
 
@@ -44,8 +45,8 @@ enum USBTMCDriver {
         openOptions: [
             ParameterDescription(
                 "quirks", .string,
-                help: "device quirks replacing the built-in table: none, or a comma list of header_once, trust_block_length, "
-                    + "max_transfer=<bytes>, any_msgid, ignore_btag",
+                help: "departures from USBTMC to tolerate: none (default), or a comma list of header_once, trust_block_length, "
+                    + "max_transfer=<bytes>, any_msgid, ignore_btag. Quirk table: \(USBTMCQuirkTable.summary)",
                 optional: true),
             ParameterDescription(
                 "termchar", .i64,
@@ -62,6 +63,7 @@ enum USBTMCDriver {
         operations: Operation.allCases.map(\.description),
         capabilities: [.messages, .clear, .readStatusByte, .timeout, .trigger],
         readTermination: "\n", writeTermination: "\n",
+        extensions: [LITMUS_CANCEL_EXTENSION_V1: UnsafeRawPointer(usbtmcCancelTable)],
         discover: {
             try LibUSB.usbtmcDevices().flatMap { device in
                 device.resources.map { DriverDescription.Found(resource: $0.canonical, description: device.label) }

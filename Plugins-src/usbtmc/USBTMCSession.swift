@@ -1,3 +1,4 @@
+import CLitmusDriverABI
 import LitmusDriverKit
 import LitmusUSBTMCProtocol
 
@@ -8,7 +9,11 @@ final class USBTMCSession: DriverSession {
     let services: HostServices
     private var claimed: ClaimedInterface?
     private let link: USBTMCLink
+    private let usb: LibUSBEndpoint
     private let component: String
+    /// The departures from USBTMC this session tolerates, and where they came from.
+    private let quirks: USBTMCQuirks
+    private let quirkSource: String
 
     init(_ request: DriverDescription.OpenRequest) throws {
         let resource: USBTMCResource
@@ -25,33 +30,49 @@ final class USBTMCSession: DriverSession {
 
         let claimed = try ClaimedInterface(resource: resource, detachKernelDriver: options.detachKernelDriver, log: log)
         let quirks: USBTMCQuirks
+        let quirkSource: String
+        let entry = USBTMCQuirkTable.entry(vendorID: resource.vendorID, productID: resource.productID)
         if let given = options.quirks {
             quirks = given
-        } else if let entry = USBTMCQuirkTable.entry(vendorID: resource.vendorID, productID: resource.productID) {
+            quirkSource = "the quirks open option"
+        } else if let entry, entry.verified {
             quirks = entry.quirks
-            services.log(
-                .info, component: component,
-                "using quirks \(entry.quirks) for \(entry.model) (\(entry.note)); open with quirks=none to turn them off")
+            quirkSource = "the quirk table's entry for \(entry.model)"
         } else {
             quirks = .none
+            quirkSource = ""
+            if let entry {
+                // Unverified: a quirk the device does not have breaks it, so it is opt-in.
+                services.log(
+                    .info, component: component,
+                    "\(entry.ids) (\(entry.model)) is reported to need quirks \(entry.quirks) (\(entry.note)); they are "
+                        + "off. If long replies time out or arrive garbled, open with quirks=\(entry.quirks)")
+            }
+        }
+        self.quirks = quirks
+        self.quirkSource = quirkSource
+        if !quirks.isNone {
+            services.log(.debug, component: component, "active quirks: \(quirks) (from \(quirkSource))")
         }
         let configuration = USBTMCLink.Configuration(
             layout: claimed.layout, quirks: quirks, timeoutMs: USBTMCDriver.defaultTimeoutMs,
             abortBudgetMs: options.abortBudgetMs, termChar: options.termChar)
-        let link = USBTMCLink(endpoint: LibUSBEndpoint(handle: claimed.handle, layout: claimed.layout), configuration: configuration)
+        let usb = LibUSBEndpoint(handle: claimed.handle, layout: claimed.layout, context: try LibUSB.context())
+        let link = USBTMCLink(endpoint: usb, configuration: configuration)
         link.log = log
         do {
             let caps = try link.fetchCapabilities()
             log("opened \(claimed.summary.label), interface \(claimed.layout.interfaceNumber); \(caps.summary); quirks \(quirks)")
         } catch let e as USBTMCError {
             claimed.release()
-            throw Self.failure(e)
+            throw Self.failure(e, quirks: quirks, source: quirkSource)
         }
         if options.termChar != nil && !link.capabilities.termChar {
             services.log(.info, component: component, "the device does not support TermChar; termchar is ignored")
         }
         self.claimed = claimed
         self.link = link
+        self.usb = usb
     }
 
     func write(_ data: UnsafeRawBufferPointer) throws -> Int {
@@ -102,26 +123,40 @@ final class USBTMCSession: DriverSession {
         claimed = nil
     }
 
+    /// From another thread, while a call may be blocked (`litmus.cancel.v1`): cancels the
+    /// transfer in flight; the blocked call aborts it on the device (INITIATE_ABORT_BULK_IN or
+    /// _OUT) and fails.
+    func cancel() { usb.cancel() }
+
     /// Runs a protocol call, turning its errors into driver failures.
     private func run<R>(_ body: () throws -> R) throws -> R {
         guard claimed != nil else { throw DriverFailure.closed("the USBTMC session is closed") }
         do {
             return try body()
         } catch let e as USBTMCError {
-            throw Self.failure(e)
+            throw Self.failure(e, quirks: quirks, source: quirkSource)
         }
     }
 
-    static func failure(_ e: USBTMCError) -> DriverFailure {
+    /// `e` as a driver failure. With quirks active, an error they could explain (a timeout, a
+    /// protocol violation, an I/O error) names them: a quirk the device does not have makes a
+    /// compliant device look broken.
+    static func failure(_ e: USBTMCError, quirks: USBTMCQuirks = .none, source: String = "") -> DriverFailure {
+        var message = e.message
+        if !quirks.isNone && [.timeout, .protocolViolation, .io].contains(e.kind) {
+            message += " [active USBTMC quirks: \(quirks), from \(source); if the instrument follows the USBTMC "
+                + "specification, open it with quirks=none]"
+        }
         switch e.kind {
-        case .timeout: .timeout(e.message)
-        case .protocolViolation: .protocolViolation(e.message)
-        case .io: .io(e.message, vendorCode: e.vendorCode)
-        case .disconnected: .closed(e.message)
-        case .unsupported: .unsupported(e.message)
-        case .instrument: .instrument(e.message, vendorCode: e.vendorCode)
-        case .busy: .busy(e.message)
-        case .invalidArgument: .invalidArgument(e.message)
+        case .timeout: return .timeout(message)
+        case .protocolViolation: return .protocolViolation(message)
+        case .io: return .io(message, vendorCode: e.vendorCode)
+        case .disconnected: return .closed(message)
+        case .unsupported: return .unsupported(message)
+        case .instrument: return .instrument(message, vendorCode: e.vendorCode)
+        case .busy: return .busy(message)
+        case .invalidArgument: return .invalidArgument(message)
+        case .interrupted: return .failed(message)
         }
     }
 }
@@ -145,3 +180,18 @@ struct USBTMCOptions {
         if let v = options.int("abort_budget_ms") { abortBudgetMs = UInt32(clamping: v) }
     }
 }
+
+/// The plugin's `litmus.cancel.v1` table (``LITMUS_CANCEL_EXTENSION_V1``): the host calls it on
+/// SIGINT/SIGTERM so a read blocked on the device ends with an abort, and the session can be
+/// closed (interface released, kernel driver re-attached). Allocated once, never freed.
+nonisolated(unsafe) let usbtmcCancelTable: UnsafeMutablePointer<litmus_cancel_v1> = {
+    let table = UnsafeMutablePointer<litmus_cancel_v1>.allocate(capacity: 1)
+    table.initialize(
+        to: litmus_cancel_v1(
+            struct_size: UInt32(MemoryLayout<litmus_cancel_v1>.size),
+            cancel: { session in
+                guard let session else { return }
+                (SessionBox.from(session).session as? USBTMCSession)?.cancel()
+            }))
+    return table
+}()

@@ -130,6 +130,9 @@ final class LitmusSession: @unchecked Sendable {
                 testPhase: options.phase, product: options.product ?? bench.configuration.part?.partNumber, project: options.project)
             identity.apply(bench.station)
             let logger = try TestRunLogger(identity, dataDir: options.dataDir, sessionID: sessionID)
+            // Ctrl-C or a cancelled CI job: blocked instrument I/O is aborted, the run ends as
+            // terminated, instruments are closed, then the exit is 130/143.
+            logger.closeOnSignals()
             try logger.eventLog?.flush()  // the run exists on disk even if the process dies next
             let product = try bench.configuration.part.map { try ProductContext(part: $0, guardbandPct: options.guardbandPct) }
             let run = Run(bench: bench, logger: logger, product: product)

@@ -109,6 +109,7 @@ struct DriversCommand: ParsableCommand {
         }
 
         func run() throws {
+            SignalCleanup.install()  // Ctrl-C during a check: the self-test sessions are interrupted and closed
             var failed = false
             for file in files {
                 let report = ConformanceCheck.run(pluginAt: file)

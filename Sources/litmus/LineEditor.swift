@@ -370,14 +370,44 @@ nonisolated(unsafe) private var savedTerminalSettings = termios()
 nonisolated(unsafe) private var terminalIsRaw: Int32 = 0
 /// The signals whose arrival must restore the terminal first.
 private let restoringSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+/// What each of `restoringSignals` did before raw mode (the default, or the session cleanup of
+/// `SignalCleanup`), restored when raw mode ends; plain memory, readable in the handler.
+nonisolated(unsafe) private let savedSignalActions: UnsafeMutablePointer<sigaction> = {
+    let p = UnsafeMutablePointer<sigaction>.allocate(capacity: 4)
+    p.initialize(repeating: sigaction(), count: 4)
+    return p
+}()
 
-/// Restores the terminal, then lets the signal do what it would have done.
+/// The slot of `signalNumber` in `savedSignalActions` (no array access in a handler).
+private func savedActionSlot(_ signalNumber: Int32) -> Int? {
+    switch signalNumber {
+    case SIGINT: 0
+    case SIGTERM: 1
+    case SIGHUP: 2
+    case SIGQUIT: 3
+    default: nil
+    }
+}
+
+/// Puts back what the signals did before raw mode.
+private func restoreSavedSignalActions() {
+    for s in restoringSignals {
+        if let i = savedActionSlot(s) { sigaction(s, savedSignalActions + i, nil) }
+    }
+}
+
+/// Restores the terminal, then lets the signal do what it would have done before raw mode
+/// (die, or run the session cleanup that closes the instrument).
 private func restoreTerminalAndReraise(_ signalNumber: Int32) {
     if terminalIsRaw != 0 {
         _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTerminalSettings)
         terminalIsRaw = 0
     }
-    signal(signalNumber, SIG_DFL)
+    if let i = savedActionSlot(signalNumber) {
+        sigaction(signalNumber, savedSignalActions + i, nil)
+    } else {
+        signal(signalNumber, SIG_DFL)
+    }
     raise(signalNumber)
 }
 
@@ -402,7 +432,11 @@ private enum Terminal {
             cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
-        for s in restoringSignals { signal(s, restoreTerminalAndReraise) }
+        for s in restoringSignals {
+            // Already raw: the saved actions are the ones from before (never this handler).
+            if terminalIsRaw == 0, let i = savedActionSlot(s) { sigaction(s, nil, savedSignalActions + i) }
+            signal(s, restoreTerminalAndReraise)
+        }
         // A parent may have started this process with these signals blocked (the mask is
         // inherited): unblock them, or a SIGTERM or SIGHUP would leave the terminal raw.
         var unblock = sigset_t()
@@ -411,19 +445,19 @@ private enum Terminal {
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         // TCSANOW, not TCSAFLUSH: lines pasted ahead must not be thrown away.
         guard tcsetattr(STDIN_FILENO, TCSANOW, &settings) == 0 else {
-            for s in restoringSignals { signal(s, SIG_DFL) }
+            restoreSavedSignalActions()
             return false
         }
         terminalIsRaw = 1
         return true
     }
 
-    /// Restores the settings saved by ``enterRawMode()`` and the default signal handling.
+    /// Restores the settings saved by ``enterRawMode()`` and the signal handling from before.
     static func leaveRawMode() {
         guard terminalIsRaw != 0 else { return }
         _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTerminalSettings)
         terminalIsRaw = 0
-        for s in restoringSignals { signal(s, SIG_DFL) }
+        restoreSavedSignalActions()
     }
 
     /// One byte of input; nil at end of input or on an error other than EINTR.

@@ -77,7 +77,16 @@ struct ScpiCommand: ParsableCommand {
             for problem in registry.diagnostics { printError("warning: \(problem)") }
             throw ExitCode.failure
         }
-        defer { session.close() }
+        // SIGINT/SIGTERM during a blocked read: the read is interrupted (a USBTMC transfer
+        // aborted on the device), the session closed (interface released, kernel driver
+        // re-attached, lock released), then the exit is 130/143.
+        let cleanup = SignalCleanup.register { _ in session.close() }
+        defer {
+            // An interrupted read fails the line: let the cleanup exit 130/143, not this path.
+            SignalCleanup.parkIfCleaningUp()
+            SignalCleanup.unregister(cleanup)
+            session.close()
+        }
 
         let interactive = commands.isEmpty && LineEditor.isAvailable
         let shell = ScpiShell(session: session, interactive: interactive)
@@ -683,7 +692,8 @@ struct ReplyReader {
         guard length <= instrument.maxMessageSize else {
             throw DriverError(
                 .protocolViolation,
-                "the block declares \(length) bytes, more than maxMessageSize (\(instrument.maxMessageSize)); the rest of it is still pending",
+                "the block declares \(length) bytes, more than maxMessageSize (\(instrument.maxMessageSize)); the rest of it is "
+                    + "still pending (:clear discards it). Fix: open with -o max_message_bytes=<bytes> if the instrument really sends that much",
                 context: "\(instrument.driver.id) \(instrument.resource) read block")
         }
         guard let termination = instrument.readTermination else {

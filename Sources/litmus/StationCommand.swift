@@ -62,6 +62,7 @@ struct StationCommand: ParsableCommand {
             }
             let locks: ResourceLocks? = noLocks ? nil : ResourceLocks(directory: ResourceLocks.defaultDirectory())
             let bench: OpenStation
+            SignalCleanup.install()  // Ctrl-C while opening: instruments interrupted and closed, exit 130
             do {
                 bench = try config.open(.init(strict: strict, locks: locks))
             } catch {

@@ -20,6 +20,10 @@ import Glibc
 ///   - `garbage`: answer every query with random bytes and no newline;
 ///   - `trickle`: send replies one byte every 5 ms;
 ///   - `endless`: answer a query with bytes and no newline until the client goes away;
+///   - `drip`: answer a query with one byte every 100 ms and never a newline, until the
+///     client goes away;
+///   - `endless-block`: answer a query with an indefinite-length block (`#0`) whose data
+///     never ends, until the client goes away;
 ///   - `refuse-after-accept`: close every connection as soon as it is accepted.
 ///
 /// Prints `port <n>` once listening; exits when its standard input closes.
@@ -30,6 +34,8 @@ enum SocketServer {
         case garbage
         case trickle
         case endless
+        case drip
+        case endlessBlock = "endless-block"
         case refuseAfterAccept = "refuse-after-accept"
     }
 
@@ -289,6 +295,14 @@ enum SocketServer {
                 return true
             case .endless?:
                 let chunk = [UInt8]((0..<65536).map { UInt8(ascii: "A") + UInt8($0 % 26) })
+                while sendAll(chunk) {}
+                return false
+            case .drip?:
+                while sendAll([UInt8(ascii: "x")]) { usleep(100_000) }
+                return false
+            case .endlessBlock?:
+                guard sendAll(Array("#0".utf8)) else { return false }
+                let chunk = [UInt8]((0..<65536).map { UInt8(truncatingIfNeeded: $0 * 7) & 0x7F | 0x20 })
                 while sendAll(chunk) {}
                 return false
             }

@@ -37,6 +37,7 @@ import Glibc
 /// - `fragments`: replies are sent in many small record-marking fragments.
 /// - `die-mid-read`: the server exits when a device_read has nothing to return (the client is
 ///   mid-call).
+/// - `drip`: every device_read waits 100 ms and returns one byte without END, for ever.
 enum VXI11Server {
     static func main(_ arguments: [String]) -> Never {
         let options: VXI11FakeOptions
@@ -76,6 +77,7 @@ enum VXI11Fault: String, CaseIterable, Sendable {
     case slowRead = "slow-read"
     case fragments = "fragments"
     case dieMidRead = "die-mid-read"
+    case drip
 }
 
 /// The command line of the fake VXI-11 server.
@@ -668,7 +670,13 @@ final class VXI11FakeServer: @unchecked Sendable {
         var data: [UInt8] = []
         condition.lock()
         defer { condition.unlock() }
-        if let link = links[p.link] {
+        if options.faults.contains(.drip), links[p.link] != nil {
+            condition.unlock()
+            usleep(100_000)
+            condition.lock()
+            data = [UInt8(ascii: "x")]
+            range = 0..<1
+        } else if let link = links[p.link] {
             error = accessLocked(link, flags: p.flags, lockTimeout: p.lockTimeout)
             if error == .none {
                 link.busy = true

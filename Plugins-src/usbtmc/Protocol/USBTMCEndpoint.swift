@@ -47,6 +47,9 @@ public enum USBTMCTransferError: Error, Equatable, Sendable {
     case overflow
     /// The device is gone.
     case disconnected
+    /// The host cancelled the transfer (``USBTMCLink`` was interrupted: SIGINT, SIGTERM);
+    /// `data` holds what arrived before, `transferred` how many bytes went out.
+    case cancelled(transferred: Int, data: [UInt8])
     /// Anything else, with the USB library's code and text.
     case failed(code: Int32, reason: String)
 

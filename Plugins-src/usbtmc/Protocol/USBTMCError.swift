@@ -19,6 +19,8 @@ public struct USBTMCError: Error, Equatable, CustomStringConvertible, Sendable {
         case busy
         /// A bad argument or option.
         case invalidArgument
+        /// The host interrupted the operation (SIGINT, SIGTERM); the transfer was aborted.
+        case interrupted
     }
 
     public var kind: Kind

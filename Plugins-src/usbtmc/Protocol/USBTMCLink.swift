@@ -184,6 +184,12 @@ public final class USBTMCLink {
                 .timeout,
                 "the device did not accept \(what()) within \(timeoutMs) ms (bTag \(tag), \(sent) of \(transfer.count) "
                     + "bytes of the transfer taken); \(recovery). Check that the instrument is not busy or in an error state")
+        } catch USBTMCTransferError.cancelled(let sent, _) {
+            let recovery = abortBulkOut(tag: tag)
+            throw USBTMCError(
+                .interrupted,
+                "interrupted while sending \(what()) (bTag \(tag), \(sent) of \(transfer.count) bytes of the transfer "
+                    + "taken); \(recovery)")
         } catch USBTMCTransferError.stall {
             try? endpoint.clearHalt(.bulkOut)
             throw USBTMCError(
@@ -199,11 +205,12 @@ public final class USBTMCLink {
 
     /// Reads up to `buffer.count` bytes of the current response.
     ///
-    /// Sends REQUEST_DEV_DEP_MSG_IN for what the buffer can hold (at most
-    /// ``maxTransferSize``), receives the transfer (header in its first packet, any number of
-    /// packets, ended by a short or zero-length packet, alignment padding dropped), and keeps
-    /// requesting until EOM or a full buffer. Bytes the device sends beyond the buffer are kept
-    /// for the next read. A timeout runs the Bulk-IN abort sequence before throwing.
+    /// Sends REQUEST_DEV_DEP_MSG_IN for ``maxTransferSize`` bytes whatever the buffer holds
+    /// (one request serves many small reads), receives the transfer (its first packet alone,
+    /// for the header; then exactly the rest its TransferSize announces, so a transfer that
+    /// ends on a packet boundary completes without waiting for a zero-length packet; alignment
+    /// padding dropped), and keeps requesting until EOM or a full buffer. Bytes beyond the
+    /// buffer are kept for the next read. A timeout runs the Bulk-IN abort sequence before throwing.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> USBTMCReadResult {
         let capacity = buffer.count
         guard capacity > 0, let base = buffer.baseAddress else { return USBTMCReadResult(count: 0, end: .bufferFull) }
@@ -292,18 +299,13 @@ public final class USBTMCLink {
         return .none
     }
 
-    /// The Bulk-IN buffer for a transfer of `payload` bytes: header and alignment padding,
-    /// rounded up to whole packets so that a full transfer never overflows it.
-    func bulkInLength(payload: Int) -> Int {
-        let packet = layout.bulkInMaxPacket
-        let total = USBTMCBulkHeader.alignedLength(USBTMCProtocol.headerSize + payload)
-        return (total + packet - 1) / packet * packet
-    }
-
     /// Sends a read request and receives the first Bulk-IN transfer of the reply. Returns
     /// its payload, and how it ended if the transfer is complete (otherwise ``incoming`` is set).
     func receiveFirstTransfer(want: Int, deadline: USBTMCDeadline, delivered: Int) throws -> (ArraySlice<UInt8>, TransferEnd?) {
-        let size = min(want, maxTransferSize)
+        // Ask for a whole transfer, not just what this read wants: the rest waits in
+        // `pending` for the next reads, so reading a block a byte at a time costs one request.
+        let size = maxTransferSize
+        let packet = layout.bulkInMaxPacket
         let tag = tags.nextBulkTag()
         let request = USBTMCBulkHeader.requestDevDepMsgIn(tag: tag, transferSize: UInt32(size), termChar: activeTermChar)
         try sendBulkOut(request.bytes, tag: tag, deadline: deadline) { "the read request for \(size) bytes" }
@@ -311,7 +313,10 @@ public final class USBTMCLink {
         var emptyTransfers = 0
         var staleTransfers = 0
         while true {
-            let data = try receiveBulkIn(maxLength: bulkInLength(payload: size), tag: tag, deadline: deadline, delivered: delivered)
+            // The first packet alone: it holds the header, whose TransferSize says how much more
+            // to read. A longer buffer would wait for a zero-length packet (or the timeout) when
+            // the reply ends on a packet boundary and the device sends none.
+            let data = try receiveBulkIn(maxLength: packet, tag: tag, deadline: deadline, delivered: delivered)
             if data.isEmpty {
                 // A zero-length packet left over from an earlier transfer that was an exact
                 // multiple of the packet size; the header comes next.
@@ -345,8 +350,7 @@ public final class USBTMCLink {
                     staleRepliesDiscarded += 1
                     log?("discarding a stale reply with bTag \(header.tag) (waiting for \(tag), \(header.transferSize) bytes)")
                     try skipRestOfTransfer(
-                        announced: Int(header.transferSize), received: data.count - USBTMCProtocol.headerSize,
-                        receivedLength: data.count, maxLength: bulkInLength(payload: size), tag: tag, deadline: deadline,
+                        announced: Int(header.transferSize), receivedLength: data.count, tag: tag, deadline: deadline,
                         delivered: delivered)
                     continue
                 }
@@ -366,7 +370,7 @@ public final class USBTMCLink {
                 // Everything after this header, up to a short packet, is message data.
                 rawMessage = (0, announced)
                 let payload = data[USBTMCProtocol.headerSize...]
-                if data.count < bulkInLength(payload: size) { return (payload, end) }
+                if data.count < packet { return (payload, end) }
                 incoming = IncomingTransfer(
                     tag: tag, remaining: max(0, announced - payload.count), endOfMessage: header.endOfMessage,
                     endedOnTermChar: false, untilShortPacket: true, received: payload.count, announced: announced)
@@ -377,7 +381,7 @@ public final class USBTMCLink {
             // Bytes after the announced payload are alignment padding.
             let payload = data[USBTMCProtocol.headerSize..<(USBTMCProtocol.headerSize + take)]
             if take == announced { return (payload, end) }
-            if data.count < bulkInLength(payload: size) {
+            if data.count < packet {
                 // The device ended the USB transfer (short packet) before the announced payload:
                 // not what the specification says, but the rest usually follows; read it.
                 log?("bTag \(tag): \(take) of \(announced) bytes in the first transfer; reading the rest")
@@ -485,6 +489,14 @@ public final class USBTMCLink {
             }
             staleRepliesDiscarded = 0
             throw USBTMCError(.timeout, text)
+        } catch USBTMCTransferError.cancelled {
+            incoming = nil
+            block.reset()
+            let recovery = abortBulkIn(tag: tag)
+            throw USBTMCError(
+                .interrupted,
+                "interrupted while waiting for the reply to bTag \(tag)"
+                    + (delivered > 0 ? " after \(delivered) bytes of this read" : "") + "; \(recovery)")
         } catch USBTMCTransferError.stall {
             incoming = nil
             try? endpoint.clearHalt(.bulkIn)
@@ -502,18 +514,20 @@ public final class USBTMCLink {
         }
     }
 
-    /// Reads and drops the rest of a transfer whose header announced `announced` payload bytes.
+    /// Reads and drops the rest of a transfer whose header announced `announced` payload bytes,
+    /// after its first `receivedLength` bytes (header included): exactly what is left, so the
+    /// read never waits for a zero-length packet.
     func skipRestOfTransfer(
-        announced: Int, received: Int, receivedLength: Int, maxLength: Int, tag: UInt8, deadline: USBTMCDeadline,
-        delivered: Int
+        announced: Int, receivedLength: Int, tag: UInt8, deadline: USBTMCDeadline, delivered: Int
     ) throws {
-        var got = received
+        let packet = layout.bulkInMaxPacket
+        var left = USBTMCBulkHeader.alignedLength(USBTMCProtocol.headerSize + min(announced, maxTransferSize)) - receivedLength
         var lastLength = receivedLength
         var reads = 0
-        let packet = layout.bulkInMaxPacket
-        while got < announced && lastLength % packet == 0 && lastLength > 0 && reads < 4096 {
-            let data = try receiveBulkIn(maxLength: maxLength, tag: tag, deadline: deadline, delivered: delivered)
-            got += data.count
+        while left > 0 && lastLength % packet == 0 && lastLength > 0 && reads < 4096 {
+            let data = try receiveBulkIn(
+                maxLength: (left + packet - 1) / packet * packet, tag: tag, deadline: deadline, delivered: delivered)
+            left -= data.count
             lastLength = data.count
             reads += 1
         }
@@ -543,6 +557,7 @@ public final class USBTMCLink {
         if let e = error as? USBTMCError { return e }
         switch error as? USBTMCTransferError {
         case .timeout?: return USBTMCError(.timeout, "timed out \(what)")
+        case .cancelled?: return USBTMCError(.interrupted, "interrupted \(what)")
         case .stall?: return USBTMCError(.io, "the device stalled (endpoint halted) \(what)")
         case .overflow?: return USBTMCError(.protocolViolation, "the device sent more than asked \(what)")
         case .disconnected?:

@@ -83,28 +83,54 @@ public struct USBTMCQuirkEntry: Sendable, Equatable {
     public var quirks: USBTMCQuirks
     /// Where the quirk is described, and whether it was checked on hardware.
     public var note: String
+    /// Checked on the instrument itself. Only verified entries apply on their own; the others
+    /// are opt-in (the `quirks` open option), because a quirk a device does not have breaks it:
+    /// `header_once` on a device that follows the specification times out on every reply
+    /// longer than one transfer.
+    public var verified: Bool
+
+    /// The ids as `0x1AB1:0x04CE`.
+    public var ids: String {
+        "0x" + String(vendorID, radix: 16, uppercase: true).leftPadded(4) + ":0x"
+            + String(productID, radix: 16, uppercase: true).leftPadded(4)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }
 
 /// Devices known (or reported) to need quirks, by vendor and product id.
 ///
-/// The entries below are ILLUSTRATIVE: they come from behaviour reported in public issue
-/// trackers and in other USBTMC hosts' source (python-usbtmc's Rigol handling, pyvisa-py
-/// issues #20 and #468), not from tests on the instruments themselves. They show the table's
-/// shape; a user whose instrument behaves differently overrides them with the `quirks` open
-/// option (`quirks=none` turns them off).
+/// The entries below are ILLUSTRATIVE and unverified: they come from behaviour reported in
+/// public issue trackers and in other USBTMC hosts' source (python-usbtmc's Rigol handling,
+/// pyvisa-py issues #20 and #468), not from tests on the instruments themselves. So they are
+/// never applied on their own: the session logs the suggestion, `litmus drivers info usbtmc`
+/// lists them, and a user whose instrument does misbehave opts in with the `quirks` open option.
 public enum USBTMCQuirkTable {
     public static let entries: [USBTMCQuirkEntry] = [
         USBTMCQuirkEntry(
             vendorID: 0x1AB1, productID: 0x04CE, model: "Rigol DS1000Z series",
             quirks: USBTMCQuirks(headerOnlyInFirstTransfer: true, trustBlockLength: true),
             note: "reported: header only at the start of a long response, EOM set inside IEEE blocks "
-                + "(python-usbtmc's Rigol handling); not verified on hardware by Litmus"),
+                + "(python-usbtmc's Rigol handling); not verified on hardware by Litmus",
+            verified: false),
         USBTMCQuirkEntry(
             vendorID: 0x1AB1, productID: 0x0588, model: "Rigol DS1000D/E series",
             quirks: USBTMCQuirks(headerOnlyInFirstTransfer: true, trustBlockLength: true, acceptAnyReplyMessageID: true),
             note: "reported: header only at the start of a response, odd MsgIDs in replies (pyvisa-py #20); "
-                + "not verified on hardware by Litmus"),
+                + "not verified on hardware by Litmus",
+            verified: false),
     ]
+
+    /// The table as text for `litmus drivers info` (the help of the `quirks` option).
+    public static var summary: String {
+        entries.map { e in
+            "\(e.ids) \(e.model): \(e.quirks)" + (e.verified ? " (verified, on by default)" : " (unverified, opt-in)")
+        }.joined(separator: "; ")
+    }
 
     /// The entry for a vendor and product id, if any.
     public static func entry(vendorID: UInt16, productID: UInt16) -> USBTMCQuirkEntry? {

@@ -425,6 +425,20 @@ typedef struct litmus_mock_v1 {
     void (*trace_clear)(litmus_session *s);
 } litmus_mock_v1;
 
+/* ---- extension "litmus.cancel.v1" (interrupting a blocked call) ------------------------------------
+ * The one exception to "the host serialises every call on a session": `cancel` may be called
+ * from another thread while a call on the same session is blocked in I/O (the host does so on
+ * SIGINT/SIGTERM, from a dispatch thread, never from a raw signal handler). It must return at
+ * once without blocking; the blocked call then stops waiting, runs the transport's own abort
+ * (USBTMC INITIATE_ABORT_BULK_IN/OUT) and returns an error. When no call is blocked, the next
+ * blocking wait ends at once instead. The host never calls `cancel` concurrently with `close`. */
+#define LITMUS_CANCEL_EXTENSION_V1 "litmus.cancel.v1"
+
+typedef struct litmus_cancel_v1 {
+    uint32_t struct_size;
+    void (*cancel)(litmus_session *s);
+} litmus_cancel_v1;
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,11 +41,17 @@ public final class Instrument: @unchecked Sendable {
         set { lock.withLock { _readTermination = newValue?.isEmpty == true ? nil : newValue } }
     }
     /// The largest message ``read()`` accepts before failing (a runaway response must not
-    /// exhaust memory). Default 256 MiB.
+    /// exhaust memory): the open option `max_message_bytes`. Default
+    /// ``defaultMaxMessageBytes`` (64 MiB).
     public var maxMessageSize: Int {
         get { lock.withLock { _maxMessageSize } }
         set { lock.withLock { _maxMessageSize = max(1, newValue) } }
     }
+    /// The default of ``maxMessageSize``.
+    public static let defaultMaxMessageBytes = 64 << 20
+    /// The timeout the host assumes until one is set (`timeout_ms`, ``setTimeout(milliseconds:)``):
+    /// the default of every Litmus transport driver.
+    public static let defaultTimeoutMs: UInt32 = 2000
 
     /// Hooks around every typed call, outermost first (events, locks, overrides).
     public var interceptors: [any CallInterceptor] {
@@ -62,7 +68,12 @@ public final class Instrument: @unchecked Sendable {
     private var input = ReceiveBuffer()
     private var _writeTermination: [UInt8]?
     private var _readTermination: [UInt8]?
-    private var _maxMessageSize = 256 << 20
+    private var _maxMessageSize = Instrument.defaultMaxMessageBytes
+    /// The session timeout: the deadline of one whole read operation.
+    private var _timeoutMs = Instrument.defaultTimeoutMs
+    /// What the driver's own timeout is while a read operation has shortened it to the time
+    /// left (restored when the operation ends); nil when it is `_timeoutMs`.
+    private var shortenedDriverTimeout: UInt32?
     private var _interceptors: [any CallInterceptor] = []
     private let table: OperationTable
     /// Operations at or past this index are host operations (`hostOperations[i - nativeCount]`).
@@ -71,6 +82,13 @@ public final class Instrument: @unchecked Sendable {
     /// A mock answering another driver's table by name (`invoke_named`).
     private let isStandIn: Bool
     let mockTable: UnsafePointer<litmus_mock_v1>?
+    /// The driver's `litmus.cancel.v1` table, when it has one (``interrupt()``).
+    private let cancelTable: UnsafePointer<litmus_cancel_v1>?
+    /// Guards what ``interrupt()`` touches from another thread while a call holds `lock`.
+    private let interruptLock = NSLock()
+    /// The session while it is open, for ``interrupt()``; nil once `close` begins.
+    private var interruptibleSession: OpaquePointer?
+    private var interrupted = false
     private lazy var queue: DispatchQueue = {
         let queue = DispatchQueue(label: "litmus.instrument.\(resource)")
         queue.setSpecific(key: Self.queueKey, value: resource)
@@ -80,11 +98,18 @@ public final class Instrument: @unchecked Sendable {
     static let queueKey = DispatchSpecificKey<String>()
 
     /// Options the host applies itself when a message-based driver does not declare them:
-    /// `read_termination`, `write_termination`, `timeout_ms`.
+    /// `read_termination`, `write_termination`, `timeout_ms`, `max_message_bytes`.
     public static let hostOptions: [ParameterInfo] = [
         ParameterInfo(name: "read_termination", type: .string, help: "bytes that end a response", isOptional: true),
         ParameterInfo(name: "write_termination", type: .string, help: "bytes appended to each command", isOptional: true),
-        ParameterInfo(name: "timeout_ms", type: .i64, unit: "ms", help: "I/O timeout", isOptional: true, range: 0...86_400_000),
+        ParameterInfo(
+            name: "timeout_ms", type: .i64, unit: "ms",
+            help: "I/O timeout: one deadline for each whole read, query or block read (default 2000)", isOptional: true,
+            range: 0...86_400_000),
+        ParameterInfo(
+            name: "max_message_bytes", type: .i64, unit: "B",
+            help: "largest response a read accepts; a longer one fails and is discarded (default 67108864, 64 MiB)",
+            isOptional: true, range: 1...1_099_511_627_776),
     ]
 
     init(
@@ -117,8 +142,13 @@ public final class Instrument: @unchecked Sendable {
                 getExtension(driver.descriptor, LITMUS_MOCK_EXTENSION_V1)
             }
             mockTable = table?.assumingMemoryBound(to: litmus_mock_v1.self)
+            let cancel = PluginLoader.loaderLock.withLock {
+                getExtension(driver.descriptor, LITMUS_CANCEL_EXTENSION_V1)
+            }?.assumingMemoryBound(to: litmus_cancel_v1.self)
+            cancelTable = cancel.flatMap { Int($0.pointee.struct_size) >= MemoryLayout<litmus_cancel_v1>.size ? $0 : nil }
         } else {
             mockTable = nil
+            cancelTable = nil
         }
         if isStandIn && mockTable?.pointee.invoke_named == nil {
             throw DriverError(
@@ -134,12 +164,15 @@ public final class Instrument: @unchecked Sendable {
                 forDriver.append((key, try ArgumentChecker.check(value, against: param, what: "open option", context: context)))
                 if key == "read_termination", case .string(let s) = value { _readTermination = s.isEmpty ? nil : Array(s.utf8) }
                 if key == "write_termination", case .string(let s) = value { _writeTermination = s.isEmpty ? nil : Array(s.utf8) }
+                if key == "timeout_ms", case .i64(let ms) = value { _timeoutMs = UInt32(clamping: ms) }
+                if key == "max_message_bytes", case .i64(let n) = value { _maxMessageSize = Int(clamping: max(1, n)) }
             } else if let param = Self.hostOptions.first(where: { $0.name == key }) {
                 let checked = try ArgumentChecker.check(value, against: param, what: "open option", context: context)
                 switch (key, checked) {
                 case ("read_termination", .string(let s)): _readTermination = s.isEmpty ? nil : Array(s.utf8)
                 case ("write_termination", .string(let s)): _writeTermination = s.isEmpty ? nil : Array(s.utf8)
                 case ("timeout_ms", .i64(let ms)): timeout = ms
+                case ("max_message_bytes", .i64(let n)): _maxMessageSize = Int(clamping: max(1, n))
                 default: break
                 }
             } else {
@@ -174,6 +207,8 @@ public final class Instrument: @unchecked Sendable {
             throw slots.failure(status == LITMUS_OK ? Int32(LITMUS_E_FAILED) : status, context: "open \(context)")
         }
         session = out
+        interruptLock.withLock { interruptibleSession = out }
+        OpenInstruments.shared.add(self)
         if let timeout {
             try setTimeout(milliseconds: UInt32(clamping: timeout))
         }
@@ -189,14 +224,31 @@ public final class Instrument: @unchecked Sendable {
         lock.withLock {
             if let s = session {
                 session = nil
+                interruptLock.withLock { interruptibleSession = nil }
                 vt.close?(s)
             }
             input.discard()
+        }
+        OpenInstruments.shared.remove(self)
+    }
+
+    /// Interrupts the call blocked on this instrument, from another thread (a signal's
+    /// cleanup, ``SignalCleanup``): a driver with the `litmus.cancel.v1` extension cancels
+    /// the transfer in flight (USBTMC aborts it on the device), and every later read of this
+    /// instrument fails at once. Returns without waiting; ``close()`` then waits for the
+    /// interrupted call to end.
+    public func interrupt() {
+        interruptLock.withLock {
+            interrupted = true
+            if let s = interruptibleSession, let cancel = cancelTable?.pointee.cancel { cancel(s) }
         }
     }
 
     /// Whether the session is still open.
     public var isOpen: Bool { lock.withLock { session != nil } }
+
+    /// Bytes the receive buffer has allocated (it never shrinks): what a runaway response cost.
+    var receiveBufferCapacity: Int { lock.withLock { input.storage.count } }
 
 
     /// Runs `body` with the live session under the instrument's lock.
@@ -222,6 +274,8 @@ public final class Instrument: @unchecked Sendable {
         try withSession("set_timeout") { s in
             let status = fn(s, milliseconds, slots.errorPointer)
             if status < 0 { throw slots.failure(status, context: "\(context) set_timeout") }
+            _timeoutMs = milliseconds
+            shortenedDriverTimeout = nil
         }
     }
 
@@ -303,13 +357,13 @@ public final class Instrument: @unchecked Sendable {
     /// after the terminator are kept for the next read.
     public func readMessage() throws -> [UInt8] {
         try requireMessages()
-        return try withSession("read") { s in try readMessageLocked(s) }
+        return try withReadOperation("read") { s, deadline in try readMessageLocked(s, deadline) }
     }
 
     /// Reads exactly `count` bytes (binary payloads), ignoring terminations.
     public func readBytes(count: Int) throws -> [UInt8] {
         try requireMessages()
-        return try withSession("read") { s in try readExactlyLocked(s, count) }
+        return try withReadOperation("read") { s, deadline in try readExactlyLocked(s, count, deadline) }
     }
 
     /// Sends `command` and reads the response as text.
@@ -321,7 +375,7 @@ public final class Instrument: @unchecked Sendable {
     public func queryMessage(_ command: String) throws -> [UInt8] {
         try requireMessages()
         var bytes = Array(command.utf8)
-        return try withSession("query") { s in
+        return try withReadOperation("query") { s, deadline in
             if let t = _writeTermination { bytes += t }
             if let fn = vt.query, input.isEmpty {
                 slots.result.pointee.reset()
@@ -335,25 +389,84 @@ public final class Instrument: @unchecked Sendable {
                 return reply
             }
             try writeLocked(s, bytes)
-            return try readMessageLocked(s)
+            return try readMessageLocked(s, deadline)
         }
     }
 
+    /// Runs one read operation (`body`) under the session lock with its deadline; gives the
+    /// driver its own timeout back if the operation shortened it.
+    private func withReadOperation<R>(_ what: String, _ body: (OpaquePointer, ReadDeadline) throws -> R) throws -> R {
+        try withSession(what) { s in
+            defer { restoreDriverTimeout(s) }
+            return try body(s, ReadDeadline(timeoutMs: _timeoutMs))
+        }
+    }
+
+    /// One driver read within `deadline`. Once less time is left than the driver would wait,
+    /// the driver's timeout is shortened to what is left, so the operation ends close to its
+    /// deadline even when every driver read gets a byte just in time.
+    private func driverRead(
+        _ s: OpaquePointer, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int, _ got: inout Int,
+        _ deadline: ReadDeadline, what: String, received: Int
+    ) throws -> litmus_status {
+        if interruptLock.withLock({ interrupted }) {
+            throw DriverError(.failed, "interrupted (SIGINT or SIGTERM): the \(what) was abandoned", context: "\(context) \(what)")
+        }
+        if !deadline.isNever {
+            let left = deadline.remainingMs
+            if left == 0 { throw deadlinePassed(deadline, what: what, received: received) }
+            let driverWaits = shortenedDriverTimeout ?? _timeoutMs
+            if let setTimeout = vt.set_timeout, left < driverWaits - driverWaits / 4 {
+                if setTimeout(s, left, slots.errorPointer) >= 0 { shortenedDriverTimeout = left }
+                slots.error.pointee.reset()
+            }
+        }
+        let status = vt.read!(s, buffer, count, &got, slots.errorPointer)
+        if status == LITMUS_E_TIMEOUT && shortenedDriverTimeout != nil && deadline.hasPassed {
+            throw deadlinePassed(deadline, what: what, received: received + got)
+        }
+        return status
+    }
+
+    private func restoreDriverTimeout(_ s: OpaquePointer) {
+        guard shortenedDriverTimeout != nil, let setTimeout = vt.set_timeout else { return }
+        shortenedDriverTimeout = nil
+        _ = setTimeout(s, _timeoutMs, slots.errorPointer)
+        slots.error.pointee.reset()
+    }
+
+    private func deadlinePassed(_ deadline: ReadDeadline, what: String, received: Int) -> DriverError {
+        DriverError(
+            .timeout,
+            "the \(what) did not complete within the \(deadline.timeoutMs) ms timeout (\(received) bytes received); the "
+                + "timeout bounds the whole operation, however the bytes trickle in. Fix: check that the read termination "
+                + "matches the instrument's, or raise timeout_ms",
+            context: "\(context) \(what)")
+    }
+
+    private func tooLong(what: String) -> DriverError {
+        DriverError(
+            .protocolViolation,
+            "the response exceeds maxMessageSize (\(_maxMessageSize) bytes) without an end. Fix: check that the read "
+                + "termination matches the instrument's, or raise the open option max_message_bytes",
+            context: "\(context) \(what)")
+    }
+
     /// Pulls more bytes from the driver into the receive buffer.
-    private func fill(_ s: OpaquePointer, what: String) throws {
+    private func fill(_ s: OpaquePointer, what: String, _ deadline: ReadDeadline) throws {
         guard let space = input.reserveSpace(limit: _maxMessageSize + 64 * 1024) else {
-            throw DriverError(
-                .protocolViolation, "the response exceeds maxMessageSize (\(_maxMessageSize) bytes) without an end",
-                context: "\(context) \(what)")
+            input.discard()
+            throw tooLong(what: what)
         }
         var got = 0
-        let status = vt.read!(
-            s, space.baseAddress!.assumingMemoryBound(to: UInt8.self), space.count, &got, slots.errorPointer)
+        let status = try driverRead(
+            s, space.baseAddress!.assumingMemoryBound(to: UInt8.self), space.count, &got, deadline, what: what,
+            received: input.count)
         if status < 0 { throw slots.failure(status, context: "\(context) \(what)") }
         input.commit(min(got, space.count), end: status == LITMUS_OK)
     }
 
-    private func readMessageLocked(_ s: OpaquePointer) throws -> [UInt8] {
+    private func readMessageLocked(_ s: OpaquePointer, _ deadline: ReadDeadline) throws -> [UInt8] {
         var scanFrom = 0
         while true {
             if let t = _readTermination, let at = input.firstIndex(of: t, from: scanFrom) {
@@ -369,18 +482,18 @@ public final class Instrument: @unchecked Sendable {
             }
             if input.count > _maxMessageSize {
                 input.discard()
-                throw DriverError(
-                    .protocolViolation, "the response exceeds maxMessageSize (\(_maxMessageSize) bytes) without an end",
-                    context: "\(context) read")
+                throw tooLong(what: "read")
             }
             scanFrom = max(0, input.count - (_readTermination?.count ?? 1) + 1)
-            try fill(s, what: "read")
+            try fill(s, what: "read", deadline)
         }
     }
 
     /// Reads exactly `count` bytes. With `keepEnd`, an END the transport marked on the last
     /// byte is remembered (a block's payload that ends the message: no termination follows).
-    private func readExactlyLocked(_ s: OpaquePointer, _ count: Int, keepEnd: Bool = false) throws -> [UInt8] {
+    private func readExactlyLocked(
+        _ s: OpaquePointer, _ count: Int, _ deadline: ReadDeadline, keepEnd: Bool = false
+    ) throws -> [UInt8] {
         guard count > 0 else { return [] }
         let buffered = min(count, input.count)
         var result = input.take(buffered)
@@ -404,7 +517,14 @@ public final class Instrument: @unchecked Sendable {
             defer { initialized = have }
             while have < count {
                 var got = 0
-                let status = vt.read!(s, buf.baseAddress! + have, count - have, &got, slots.errorPointer)
+                let status: litmus_status
+                do {
+                    status = try driverRead(
+                        s, buf.baseAddress! + have, count - have, &got, deadline, what: "read", received: have)
+                } catch {
+                    failure = error
+                    return
+                }
                 if status < 0 {
                     failure = slots.failure(status, context: "\(context) read (\(have) of \(count) bytes received)")
                     return
@@ -431,33 +551,33 @@ public final class Instrument: @unchecked Sendable {
     /// parsed, so 0x0A and 0x0D inside it are data, never terminators.
     public func readBinaryBlock() throws -> [UInt8] {
         try requireMessages()
-        return try withSession("read block") { s in try readBlockLocked(s) }
+        return try withReadOperation("read block") { s, deadline in try readBlockLocked(s, deadline) }
     }
 
     /// Sends `command` and reads a binary block response.
     public func queryBinaryBlock(_ command: String) throws -> [UInt8] {
         try requireMessages()
         var bytes = Array(command.utf8)
-        return try withSession("query block") { s in
+        return try withReadOperation("query block") { s, deadline in
             if let t = _writeTermination { bytes += t }
             try writeLocked(s, bytes)
-            return try readBlockLocked(s)
+            return try readBlockLocked(s, deadline)
         }
     }
 
-    private func ensureBuffered(_ s: OpaquePointer, _ n: Int, what: String) throws {
+    private func ensureBuffered(_ s: OpaquePointer, _ n: Int, what: String, _ deadline: ReadDeadline) throws {
         while input.count < n {
             if input.endAtTail {
                 throw DriverError(
                     .protocolViolation, "the message ended inside a binary block header", context: "\(context) \(what)")
             }
-            try fill(s, what: what)
+            try fill(s, what: what, deadline)
         }
     }
 
-    private func readBlockLocked(_ s: OpaquePointer) throws -> [UInt8] {
+    private func readBlockLocked(_ s: OpaquePointer, _ deadline: ReadDeadline) throws -> [UInt8] {
         do {
-            try ensureBuffered(s, 2, what: "read block")
+            try ensureBuffered(s, 2, what: "read block", deadline)
             let header = input.unread
             guard header[0] == UInt8(ascii: "#") else {
                 let shown = String(decoding: header.prefix(16), as: UTF8.self)
@@ -472,8 +592,8 @@ public final class Instrument: @unchecked Sendable {
                     context: "\(context) read block")
             }
             let lengthDigits = Int(digit - UInt8(ascii: "0"))
-            if lengthDigits == 0 { return try readIndefiniteBlockLocked(s) }
-            try ensureBuffered(s, 2 + lengthDigits, what: "read block")
+            if lengthDigits == 0 { return try readIndefiniteBlockLocked(s, deadline) }
+            try ensureBuffered(s, 2 + lengthDigits, what: "read block", deadline)
             var length = 0
             for byte in input.unread[2..<(2 + lengthDigits)] {
                 guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
@@ -485,12 +605,14 @@ public final class Instrument: @unchecked Sendable {
             }
             guard length <= _maxMessageSize else {
                 throw DriverError(
-                    .protocolViolation, "block declares \(length) bytes, more than maxMessageSize (\(_maxMessageSize))",
+                    .protocolViolation,
+                    "block declares \(length) bytes, more than maxMessageSize (\(_maxMessageSize)). Fix: raise the open "
+                        + "option max_message_bytes if the instrument really sends that much",
                     context: "\(context) read block")
             }
             input.skip(2 + lengthDigits)
-            let payload = try readExactlyLocked(s, length, keepEnd: true)
-            try consumeTerminationAfterBlock(s)
+            let payload = try readExactlyLocked(s, length, deadline, keepEnd: true)
+            try consumeTerminationAfterBlock(s, deadline)
             return payload
         } catch {
             input.discard()
@@ -500,7 +622,7 @@ public final class Instrument: @unchecked Sendable {
 
     /// `#0<bytes>`: the data runs to the end of the message; on a transport without END marks
     /// the read termination ends it instead (so the data must not contain it there).
-    private func readIndefiniteBlockLocked(_ s: OpaquePointer) throws -> [UInt8] {
+    private func readIndefiniteBlockLocked(_ s: OpaquePointer, _ deadline: ReadDeadline) throws -> [UInt8] {
         input.skip(2)
         var sawPartial = false
         var scanFrom = 0
@@ -511,8 +633,9 @@ public final class Instrument: @unchecked Sendable {
                 return data
             }
             scanFrom = max(0, input.count - (_readTermination?.count ?? 1) + 1)
+            if input.count > _maxMessageSize { throw tooLong(what: "read block") }
             let before = input.count
-            try fill(s, what: "read block")
+            try fill(s, what: "read block", deadline)
             if !input.endAtTail && input.count > before { sawPartial = true }
         }
         var data = input.take(input.count)
@@ -523,7 +646,7 @@ public final class Instrument: @unchecked Sendable {
         return data
     }
 
-    private func consumeTerminationAfterBlock(_ s: OpaquePointer) throws {
+    private func consumeTerminationAfterBlock(_ s: OpaquePointer, _ deadline: ReadDeadline) throws {
         guard let t = _readTermination else {
             if input.isEmpty { input.endAtTail = false }
             return
@@ -534,7 +657,7 @@ public final class Instrument: @unchecked Sendable {
         }
         // The payload is complete: a terminator that never comes must not fail the read.
         while input.count < t.count && !input.endAtTail {
-            do { try fill(s, what: "read block termination") } catch { break }
+            do { try fill(s, what: "read block termination", deadline) } catch { break }
         }
         if input.count >= t.count, input.unread.prefix(t.count).elementsEqual(t) {
             input.skip(t.count)

@@ -191,6 +191,7 @@ public final class TestRunLogger: @unchecked Sendable {
             return !closed
         }
         guard first else { return }
+        if let id = lock.withLock({ signalRegistration }) { SignalCleanup.unregister(id) }
         if !lock.withLock({ finalized }) { try finalize(.terminated) }
         guard let eventLog else { return }
         try channelStore?.close()
@@ -199,23 +200,21 @@ public final class TestRunLogger: @unchecked Sendable {
     }
 
     /// Ends the run as `terminated` and closes everything when the process gets SIGINT or
-    /// SIGTERM (Ctrl-C at the bench), then exits with 128 + the signal. Call once per process.
+    /// SIGTERM (Ctrl-C at the bench), then exits with 128 + the signal. Open instruments are
+    /// interrupted first (a blocked USBTMC read is aborted on the device) and closed after
+    /// (interfaces released, kernel drivers re-attached): see ``SignalCleanup``. Call once per
+    /// process.
     public func closeOnSignals() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.escalate(.terminated)
-                _ = try? self?.finalize(.terminated)
-                try? self?.close()
-                exit(128 + sig)
-            }
-            source.resume()
-            lock.withLock { signalSources.append(source) }
+        let id = SignalCleanup.register { [weak self] _ in
+            self?.escalate(.terminated)
+            _ = try? self?.finalize(.terminated)
+            try? self?.close()
         }
+        lock.withLock { signalRegistration = id }
     }
 
-    private var signalSources: [any DispatchSourceSignal] = []
+    /// The ``SignalCleanup`` action of ``closeOnSignals()``, removed by ``close()``.
+    private var signalRegistration: Int?
 
     static func rollUp(_ steps: [Outcome], _ external: Outcome?) -> Outcome {
         var o: Outcome = .done

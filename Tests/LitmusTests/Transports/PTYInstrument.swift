@@ -15,6 +15,9 @@ import Glibc
 /// - `SPLIT? <ms> <a> <b>` -> `a` at once, then `b` and LF after ms milliseconds
 /// - `TWO?` -> `first` LF `second` LF in one write
 /// - `RAW? <text>` -> the text with no terminator
+/// - `DRIP? <ms>` -> one byte every ms milliseconds, never a terminator, until stopped
+/// - `ENDLESS?` -> bytes without a terminator as fast as the pty takes them, until stopped
+/// - `ENDLESSBLOCK?` -> `#0` then block data that never ends, until stopped
 /// - anything else -> nothing (it is recorded in ``received``)
 ///
 /// ``stop()`` (or deinit) ends the thread through a pipe and waits for it; every wait of the
@@ -114,6 +117,18 @@ final class PTYInstrument: @unchecked Sendable {
         case "*IDN?": return send(Array("Litmus,PTYInstrument,0001,1.0".utf8) + lf)
         case "ECHO?": return send(Array(argument.utf8) + lf)
         case "RAW?": return send(Array(argument.utf8))
+        case "DRIP?":
+            while true {
+                if wait(0, milliseconds: Int32(argument) ?? 100) == .stop { return false }
+                if !send([UInt8(ascii: "x")]) { return false }
+            }
+        case "ENDLESS?", "ENDLESSBLOCK?":
+            if header == "ENDLESSBLOCK?" && !send(Array("#0".utf8)) { return false }
+            let chunk = [UInt8](repeating: UInt8(ascii: "y"), count: 4096)
+            while true {
+                if wait(0, milliseconds: 1) == .stop { return false }
+                if !send(chunk) { return false }
+            }
         case "TWO?": return send(Array("first\nsecond\n".utf8))
         case "DATA?":
             let count = max(0, min(Int(argument) ?? 0, 16 << 20))

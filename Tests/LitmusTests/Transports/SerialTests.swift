@@ -97,6 +97,30 @@ import Glibc
         }
     }
 
+    /// Issue 12 #5 on a serial line: each driver read waits at most the timeout, but a peer
+    /// that keeps sending (one byte every 100 ms, endless data without terminator, a `#0`
+    /// block without end) kept the host's read loop going. One deadline bounds the operation.
+    @Test(.timeLimit(.minutes(1)), arguments: ["DRIP? 100", "ENDLESS?", "ENDLESSBLOCK?"])
+    func oneDeadlineBoundsTheWholeRead(command: String) throws {
+        try withSession(["timeout_ms": .i64(300)]) { session, _, _ throws in
+            let error = try #require(throws: DriverError.self) {
+                if command == "ENDLESSBLOCK?" { _ = try session.queryBinaryBlock(command) } else { _ = try session.query(command) }
+            }
+            #expect(error.status == .timeout, "\(error)")
+            #expect(session.receiveBufferCapacity <= session.maxMessageSize + 64 * 1024)
+        }
+    }
+
+    /// The size limit of one response is an open option, named in the error.
+    @Test(.timeLimit(.minutes(1))) func aResponseLongerThanMaxMessageBytesFailsNamingTheOption() throws {
+        try withSession(["timeout_ms": .i64(20_000), "max_message_bytes": .i64(65_536)]) { session, _, _ throws in
+            let error = try #require(throws: DriverError.self) { _ = try session.query("ENDLESS?") }
+            #expect(error.status == .protocolViolation, "\(error)")
+            #expect(error.message.contains("max_message_bytes"))
+            #expect(session.receiveBufferCapacity <= 65_536 + 64 * 1024)
+        }
+    }
+
     @Test func staleInputIsFlushedWhenOpening() throws {
         let pair = try PTYPair()
         let instrument = try PTYInstrument(pair)

@@ -317,18 +317,79 @@ struct SocketTransportTests {
     @Test func endlessResponseIsBoundedByMaxMessageSize() throws {
         let server = try FakeServer("socket", ["--fault", "endless"])
         defer { server.stop() }
-        let dmm = try Self.open(server.port)
+        // A long timeout: the size limit, set as an open option, must end the read first.
+        let dmm = try Self.open(server.port, options: ["timeout_ms": .i64(20_000), "max_message_bytes": .i64(1 << 20)])
         defer { dmm.close() }
-        dmm.maxMessageSize = 1 << 20
+        #expect(dmm.maxMessageSize == 1 << 20)
         let error = try #require(throws: DriverError.self) { try dmm.query("*IDN?") }
         #expect(error.status == .protocolViolation)
-        #expect(error.message.contains("maxMessageSize"))
+        #expect(error.message.contains("maxMessageSize (1048576 bytes)"))
+        #expect(error.message.contains("max_message_bytes"))
+        #expect(dmm.receiveBufferCapacity <= (1 << 20) + 64 * 1024)
+    }
+
+    /// Issue 12 #5: the timeout applied to each recv, so a peer that kept sending (one byte
+    /// every 100 ms, an endless stream without terminator, a `#0` block without end) kept a read
+    /// going past 60 s with timeout_ms=2000. One deadline now bounds the whole operation, and
+    /// the receive buffer stays within max_message_bytes meanwhile. (The suite's time limit is
+    /// the hang guard; nothing here measures time.)
+    @Test(arguments: ["drip", "endless", "endless-block"])
+    func oneDeadlineBoundsTheWholeRead(fault: String) throws {
+        let server = try FakeServer("socket", ["--fault", fault])
+        defer { server.stop() }
+        let dmm = try Self.open(server.port, options: ["timeout_ms": .i64(300)])
+        defer { dmm.close() }
+        let error = try #require(throws: DriverError.self) {
+            if fault == "endless-block" { _ = try dmm.queryBinaryBlock("DATA? 10") } else { _ = try dmm.query("*IDN?") }
+        }
+        if fault == "drip" {
+            #expect(error.status == .timeout, "\(error)")
+            #expect(error.message.contains("300 ms"), "\(error)")
+        } else {
+            // Loopback may deliver the default 64 MiB limit before 300 ms pass: either bound is right.
+            #expect(
+                error.status == .timeout || (error.status == .protocolViolation && error.message.contains("max_message_bytes")),
+                "\(error)")
+        }
+        #expect(dmm.receiveBufferCapacity <= dmm.maxMessageSize + 64 * 1024)
+    }
+
+    /// Issue 12 #8 on a raw socket: SIGINT during a blocked read of `litmus scpi` (timeout
+    /// 10 minutes) must end it with 130, the read cancelled and the session closed, not after
+    /// the timeout. (The suite's one-minute limit is the hang guard.)
+    @Test func aSignalDuringABlockedReadEndsLitmusScpiWith130() throws {
+        let server = try FakeServer("socket")
+        defer { server.stop() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
+        process.arguments = [
+            "-oL", TestPlugins.buildDirectory + "/litmus", "scpi", "TCPIP::127.0.0.1::\(server.port)::SOCKET", "-o",
+            "timeout_ms=600000", "--no-lock", "-c", "*IDN?", "-c", "NOREPLY?",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The *IDN? reply (line-buffered) says the session is open and NOREPLY? comes next.
+        var seen = ""
+        while !seen.contains("Litmus,FakeInstrument") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(seen.contains("Litmus,FakeInstrument"), "\(seen)")
+        usleep(300_000)  // into the blocked read of NOREPLY?
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
     }
 
     @Test func trickledRepliesStillArriveWhole() throws {
         let server = try FakeServer("socket", ["--fault", "trickle"])
         defer { server.stop() }
-        let dmm = try Self.open(server.port)
+        // The timeout bounds a whole reply: leave a loaded machine room for 5 ms per byte.
+        let dmm = try Self.open(server.port, options: ["timeout_ms": .i64(10_000)])
         defer { dmm.close() }
         #expect(try dmm.query("*IDN?") == "Litmus,FakeInstrument,0001,1.0")
         #expect(try dmm.queryBinaryBlock("DATA? 12") == Self.expected(block: 12))

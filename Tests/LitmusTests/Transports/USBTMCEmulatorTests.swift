@@ -100,6 +100,69 @@ import Testing
         #expect(!log.contains { $0.hasPrefix("claim") })
     }
 
+    /// Issue 12 #6: the quirk table turned `header_once,trust_block_length` on for a Rigol
+    /// VID/PID, unverified, so a compliant device with those ids failed every reply longer
+    /// than the read buffer after a full timeout. Unverified quirks are now opt-in, and when
+    /// opted in they are named in the errors they could explain.
+    @Test func aCompliantDeviceWithRigolIdsGetsNoQuirks() throws {
+        let (log, _) = try Self.run("rigolIds", ["EMU_VID": "1ab1", "EMU_PID": "04ce"])
+        #expect(log.contains("command DATA? 200000"))
+        // The long replies needed no abort: no read timed out.
+        let beforeNoReply = log.prefix { !$0.contains("NOREPLY?") }
+        #expect(!beforeNoReply.contains { $0.hasPrefix("INITIATE_ABORT_BULK_IN") }, "\(log)")
+    }
+
+    /// Issue 12 #8: SIGINT/SIGTERM during a blocked read ended `litmus scpi` without an abort,
+    /// without releasing the interface and with the kernel driver left detached. The emulator
+    /// logs the control requests and the kernel-driver state the client leaves behind.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalDuringABlockedReadAbortsReleasesAndReattaches(signal: Int32) throws {
+        let emulator = try Self.emulator.get()
+        let log = "\(TestPlugins.scratch)/usbtmc-signal-\(signal).log"
+        try? FileManager.default.removeItem(atPath: log)
+        var env = ProcessInfo.processInfo.environment
+        env["EMU_LOG"] = log
+        env["EMU_DRIVER_ATTACHED"] = "1"
+        env["LITMUS_LOCK_DIR"] = "\(TestPlugins.scratch)/usbtmc-signal-locks"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = [
+            "120", "/usr/bin/umockdev-wrapper", emulator, TestPlugins.buildDirectory + "/litmus", "scpi",
+            USBTMCEmulatedScenarios.resource, "-o", "timeout_ms=60000", "--no-lock", "-c", "NOREPLY?",
+        ]
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // Wait (a generous guard, no timing assert) until the read request for NOREPLY? is out.
+        var pid: Int32?
+        for _ in 0..<600 {
+            let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            if pid == nil, let line = lines.first(where: { $0.hasPrefix("client pid ") }) { pid = Int32(line.dropFirst(11)) }
+            if let at = lines.firstIndex(of: "command NOREPLY?"), lines[at...].contains(where: { $0.hasPrefix("read request") }) {
+                break
+            }
+            usleep(100_000)
+        }
+        let client = try #require(pid, "the emulator never started the client")
+        usleep(200_000)  // let the client settle into the blocked transfer
+        kill(client, signal)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        #expect(process.terminationStatus == 128 + signal, "\(text)\n\(events.joined(separator: "\n"))")
+        let request = events.firstIndex(of: "command NOREPLY?") ?? events.endIndex
+        let abort = events.firstIndex { $0.hasPrefix("INITIATE_ABORT_BULK_IN") }
+        let release = events.firstIndex(of: "release interface 0")
+        let attach = events.firstIndex(of: "attach kernel driver to interface 0")
+        #expect(abort != nil && abort! > request, "no abort of the read: \(events)")
+        #expect(release != nil && attach != nil, "interface not released / kernel driver not re-attached: \(events)")
+        if let abort, let release, let attach { #expect(abort < release && release < attach) }
+        #expect(events.last == "client exited \(128 + signal); kernel driver attached", "\(events)")
+    }
+
     /// pyvisa-py (through PyUSB and libusb) against the same emulator: it must see an
     /// instrument, so the emulator is known to behave like one to an independent client.
     @Test func pyvisaSeesTheEmulatorAsAnInstrument() throws {
@@ -207,6 +270,29 @@ struct USBTMCEmulatorFailure: Error, CustomStringConvertible {
         let block = try dmm.queryBinaryBlock("DATA? 4000")  // 64-byte packets
         #expect(block.count == 4000)
         dmm.close()
+    }
+
+    @Test(.enabled(if: scenario == "rigolIds"))
+    func rigolIds() throws {
+        let resource = "USB0::0x1AB1::0x04CE::MY59001234::0::INSTR"
+        let scope = try TestPlugins.registry.open(resource, options: ["timeout_ms": .i64(1000)])
+        // Replies longer than the host's 64 KiB read buffer and than one transfer.
+        let block = try scope.queryBinaryBlock("DATA? 200000")
+        #expect(block.count == 200_000)
+        #expect(block.enumerated().allSatisfy { $0.element == UInt8($0.offset % 251) })
+        // Nothing left over for the next query.
+        #expect(try scope.query("*IDN?") == "LITMUS,USBTMC-EMU,MY59001234,1.0")
+        scope.close()
+
+        // Opted in, the quirks are named in an error they could explain.
+        let quirky = try TestPlugins.registry.open(
+            resource, options: ["quirks": "header_once,trust_block_length", "timeout_ms": .i64(300)])
+        defer { quirky.close() }
+        try quirky.write("NOREPLY?")
+        let e = try #require(throws: DriverError.self) { _ = try quirky.read() }
+        #expect(e.status == .timeout)
+        #expect(e.message.contains("active USBTMC quirks: header_once,trust_block_length"), "\(e.message)")
+        #expect(e.message.contains("quirks=none"))
     }
 
     @Test(.enabled(if: scenario == "accessDenied"))

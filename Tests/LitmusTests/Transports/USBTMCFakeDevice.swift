@@ -77,6 +77,8 @@ final class USBTMCFakeDevice: USBTMCEndpoint {
     var controlCalls: [ControlCall] = []
     var clearedHalts: [USBTMCPipe] = []
     var bulkInCalls = 0
+    /// Bulk-IN transfers that ran into their timeout (the host waited for data that never came).
+    var bulkInTimeouts = 0
     var interruptInCalls = 0
     /// Complete command messages received (EOM), without their terminator.
     var commands: [String] = []
@@ -211,6 +213,7 @@ final class USBTMCFakeDevice: USBTMCEndpoint {
         var received: [UInt8] = []
         while true {
             guard let next = fifo.first else {
+                bulkInTimeouts += 1
                 clock.advance(timeoutMs)
                 throw USBTMCTransferError.timeout(transferred: received.count, data: received)
             }

@@ -38,10 +38,12 @@ extension USBTMCLink {
         let link = try device.link()
         #expect(try link.query("*IDN?") == device.identity + "\n")
         #expect(device.commands == ["*IDN?"])
-        // One DEV_DEP_MSG_OUT (tag 1) then one REQUEST_DEV_DEP_MSG_IN (tag 2) for 64 KiB.
+        // One DEV_DEP_MSG_OUT (tag 1) then one REQUEST_DEV_DEP_MSG_IN (tag 2) for 1 MiB (the
+        // largest transfer, whatever the read's buffer holds).
         #expect(device.bulkOutTransfers.count == 2)
         #expect(Array(device.bulkOutTransfers[0].prefix(12)) == [1, 1, 0xFE, 0, 6, 0, 0, 0, 1, 0, 0, 0])
-        #expect(device.bulkOutTransfers[1] == [2, 2, 0xFD, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+        #expect(device.bulkOutTransfers[1] == [2, 2, 0xFD, 0, 0, 0, 0x10, 0, 0, 0, 0, 0])
+        #expect(device.bulkInTimeouts == 0)
         #expect(device.hostViolations.isEmpty)
     }
 
@@ -84,8 +86,53 @@ extension USBTMCLink {
         #expect(String(decoding: bytes, as: UTF8.self) == device.identity + "\n")
         #expect(ends.dropLast().allSatisfy { $0 == .bufferFull })
         #expect(ends.last == .endOfMessage)
-        // Each request asks for exactly what the buffer can hold.
-        #expect(device.readRequests.allSatisfy { $0.transferSize == 7 })
+        // One request for the whole reply; the reads are served from what it brought.
+        #expect(device.readRequests.count == 1)
+    }
+
+    /// Issue 12 #9: a read request per read call made a 16 KiB block read a byte at a time
+    /// cost 16 KiB requests (81 s on an instrument). One large request now serves them all.
+    @Test(arguments: [64, 512])
+    func byteAtATimeBlockReadsIssueOneRequest(maxPacket: Int) throws {
+        let device = USBTMCFakeDevice(maxPacket: maxPacket)
+        let link = try device.link()
+        try link.send("DATA? 16384")
+        let (bytes, ends) = try link.readMessage(chunk: 1, maxReads: 20_000)
+        #expect(bytes == USBTMCFakeDevice.block(16384))
+        #expect(ends.count == bytes.count)
+        #expect(ends.last == .endOfMessage)
+        #expect(device.readRequests.count == 1)
+        #expect(device.bulkInTimeouts == 0)
+        // A device that caps its transfers still needs only a few requests.
+        let capped = USBTMCFakeDevice(maxPacket: maxPacket)
+        capped.maxReplyTransfer = 4096
+        let cappedLink = try capped.link()
+        try cappedLink.send("DATA? 16384")
+        #expect(try cappedLink.readMessage(chunk: 1, maxReads: 20_000).bytes == USBTMCFakeDevice.block(16384))
+        #expect(capped.readRequests.count == (16384 + 7 + 4095) / 4096)
+    }
+
+    /// Issue 12 #7: a reply whose transfer ends exactly on a packet boundary, from a device
+    /// that sends no zero-length packet, waited the whole timeout before the data was used.
+    /// The header's TransferSize says when the transfer is complete.
+    @Test(arguments: [64, 512])
+    func aReplyEndingOnAPacketBoundaryWithoutZLPCompletesAtOnce(maxPacket: Int) throws {
+        for total in [maxPacket, 2 * maxPacket, 5 * maxPacket] {
+            let device = USBTMCFakeDevice(maxPacket: maxPacket)
+            device.zeroLengthPacketOnExactMultiple = false
+            let link = try device.link()
+            // 12 header bytes + "ECHO? " text + "\n" = an exact number of packets.
+            let text = String(repeating: "z", count: total - 12 - 1)
+            #expect(try link.query("ECHO? \(text)") == text + "\n")
+            #expect(device.bulkInTimeouts == 0, "packet \(maxPacket), transfer \(total)")
+            // A long message in transfers of exactly one packet each.
+            device.maxReplyTransfer = maxPacket - 12
+            try link.send("DATA? 3000")
+            #expect(try link.readMessage(chunk: 100).bytes == USBTMCFakeDevice.block(3000))
+            #expect(device.bulkInTimeouts == 0, "packet \(maxPacket), one-packet transfers")
+            #expect(device.queuedBulkInBytes == 0)
+            #expect(device.hostViolations.isEmpty)
+        }
     }
 
     @Test func multiTransferMessagesKeepRequestingUntilEOM() throws {

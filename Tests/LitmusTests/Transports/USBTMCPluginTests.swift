@@ -39,6 +39,10 @@ import Testing
         #expect(driver.schemes == ["USB"])
         #expect(driver.operations.map(\.name) == ["remote", "local", "lockout", "indicator_pulse", "capabilities"])
         #expect(Set(driver.openOptions.map(\.name)) == ["quirks", "termchar", "detach_kernel_driver", "abort_budget_ms"])
+        // `litmus drivers info usbtmc` shows the option's help: the quirk table, each entry
+        // marked opt-in while unverified (issue 12 #6).
+        let quirks = try #require(driver.openOptions.first { $0.name == "quirks" })
+        #expect(quirks.help?.contains("0x1AB1:0x04CE Rigol DS1000Z series: header_once,trust_block_length (unverified, opt-in)") == true, "\(quirks.help ?? "")")
         // No USB bus here: discovery succeeds with nothing.
         #expect(try driver.discover().isEmpty)
     }

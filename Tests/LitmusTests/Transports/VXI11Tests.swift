@@ -16,6 +16,20 @@ import Glibc
 /// variable, so the suite runs serialized and sets it before every open.
 @Suite(.serialized)
 struct VXI11Tests: TransportSuite {
+    /// Issue 12 #5 over VXI-11: an instrument that answers every device_read with one byte
+    /// and no END. The driver's read already keeps one deadline across its device_reads; this
+    /// checks the whole query stays bounded too, now that the host keeps one deadline across
+    /// driver reads. (The time limit is the hang guard.)
+    @Test(.timeLimit(.minutes(1))) func oneDeadlineBoundsAReplyDrippedWithoutEnd() throws {
+        let server = try Self.start(["--fault", "drip"])
+        defer { server.stop() }
+        let dmm = try Self.open(server, ["timeout_ms": .i64(300)])
+        defer { dmm.close() }
+        let error = try #require(throws: DriverError.self) { try dmm.query("*IDN?") }
+        #expect(error.status == .timeout, "\(error)")
+        #expect(dmm.receiveBufferCapacity <= dmm.maxMessageSize + 64 * 1024)
+    }
+
     // MARK: - Helpers
 
     static func start(_ arguments: [String] = []) throws -> FakeServer {

@@ -851,6 +851,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usbtmc_emu: cannot run %s: %s\n", argv[1], error->message);
         return 2;
     }
+    note("client pid %d", (int)child);
     loop = g_main_loop_new(NULL, FALSE);
     g_child_watch_add(child, child_exited, NULL);
     g_main_loop_run(loop);
