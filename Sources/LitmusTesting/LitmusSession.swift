@@ -90,8 +90,9 @@ final class LitmusSession: @unchecked Sendable {
     }
 
     /// SIGINT or SIGTERM (an operator's Ctrl-C, the station runner's abort) aborts the session
-    /// and lets the teardown steps run; a second one ends the process at once, after closing
-    /// the runs (as aborted). Installed when the first run starts.
+    /// and lets the teardown steps run; a second one ends the process at once: blocked
+    /// instrument I/O is interrupted, the runs are closed (as aborted), the instruments closed
+    /// (``SignalCleanup/interruptCloseAndExit(_:after:)``). Installed when the first run starts.
     private func handleSignals() {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
@@ -99,8 +100,7 @@ final class LitmusSession: @unchecked Sendable {
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 if self.abortReason != nil {
-                    self.finish()
-                    exit(128 + sig)
+                    SignalCleanup.interruptCloseAndExit(sig) { self.finish() }
                 }
                 self.abort("aborted by the operator (\(sig == SIGINT ? "SIGINT" : "SIGTERM"))")
             }
@@ -130,9 +130,10 @@ final class LitmusSession: @unchecked Sendable {
                 testPhase: options.phase, product: options.product ?? bench.configuration.part?.partNumber, project: options.project)
             identity.apply(bench.station)
             let logger = try TestRunLogger(identity, dataDir: options.dataDir, sessionID: sessionID)
-            // Ctrl-C or a cancelled CI job: blocked instrument I/O is aborted, the run ends as
-            // terminated, instruments are closed, then the exit is 130/143.
-            logger.closeOnSignals()
+            // Ctrl-C or a cancelled CI job: the session's own handler (``handleSignals``) aborts
+            // the session so teardown steps run; a second signal interrupts blocked instrument
+            // I/O (a USBTMC transfer is aborted on the device), ends the runs, closes the
+            // instruments and exits 130/143 (``SignalCleanup``).
             try logger.eventLog?.flush()  // the run exists on disk even if the process dies next
             let product = try bench.configuration.part.map { try ProductContext(part: $0, guardbandPct: options.guardbandPct) }
             let run = Run(bench: bench, logger: logger, product: product)

@@ -104,10 +104,21 @@ public enum SignalCleanup {
     }
 
     private static func run(_ signo: Int32) {
+        interruptCloseAndExit(signo) {
+            let pending = lock.withLock { actions }
+            for action in pending.reversed() { action.run(signo) }
+        }
+    }
+
+    /// The cleanup of a signal, for a program that handles SIGINT/SIGTERM itself (a Swift
+    /// Testing process under a Litmus station aborts its session gracefully on the first
+    /// signal, so its teardown steps run, and calls this on the second): interrupts every open
+    /// ``Instrument``'s blocked call, runs `work` (end the runs), closes every open instrument
+    /// and exits with 128 + `signo`.
+    public static func interruptCloseAndExit(_ signo: Int32, after work: () -> Void) -> Never {
         let open = OpenInstruments.shared.all
         for instrument in open { instrument.interrupt() }
-        let pending = lock.withLock { actions }
-        for action in pending.reversed() { action.run(signo) }
+        work()
         for instrument in open { instrument.close() }
         exit(128 + signo)
     }
