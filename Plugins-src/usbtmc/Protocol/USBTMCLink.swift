@@ -508,6 +508,14 @@ public final class USBTMCLink {
             throw USBTMCError(
                 .protocolViolation,
                 "the device sent more than the \(maxLength)-byte transfer it was asked for (bTag \(tag)); the input was drained")
+        } catch USBTMCTransferError.failed(let code, let reason) {
+            // The transfer failed under us (an I/O error, a transfer torn down by a signal in
+            // the USB library's wait): the device still holds the read request, so abort it as
+            // after a timeout, or the next query reads this one's reply.
+            incoming = nil
+            block.reset()
+            let recovery = abortBulkIn(tag: tag)
+            throw USBTMCError(.io, "USB error reading Bulk-IN (bTag \(tag)): \(reason); \(recovery)", vendorCode: code)
         } catch {
             incoming = nil
             throw mapTransferError(error, doing: "reading Bulk-IN (bTag \(tag))")

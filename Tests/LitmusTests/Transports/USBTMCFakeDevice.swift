@@ -62,6 +62,9 @@ final class USBTMCFakeDevice: USBTMCEndpoint {
     var abortPendingPolls = 0
     /// Bulk-OUT transfers time out this many times (the device stops accepting data).
     var bulkOutTimeouts = 0
+    /// Bulk-IN transfers fail with a USB error this many times (as a transfer torn down under
+    /// the host, e.g. by a signal in the USB library's wait, ends).
+    var bulkInFailures = 0
     /// GET_CAPABILITIES stalls.
     var refuseCapabilities = false
     /// Fuzzing: every Bulk-IN transfer returns random bytes from this generator.
@@ -193,6 +196,10 @@ final class USBTMCFakeDevice: USBTMCEndpoint {
 
     func bulkIn(maxLength: Int, timeoutMs: UInt32) throws -> [UInt8] {
         bulkInCalls += 1
+        if bulkInFailures > 0 {
+            bulkInFailures -= 1
+            throw USBTMCTransferError.failed(code: -1, reason: "LIBUSB_ERROR_IO (Input/Output Error)")
+        }
         if var rng = garbage {
             defer { garbage = rng }
             let length = Int(rng.next() % UInt64(min(maxLength, 700) + 1))

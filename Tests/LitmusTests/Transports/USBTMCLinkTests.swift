@@ -288,6 +288,22 @@ extension USBTMCLink {
         #expect(try link.query("*IDN?") == device.identity + "\n")
     }
 
+    /// A Bulk-IN transfer that fails (not a timeout: an I/O error, or the transfer torn down
+    /// by a signal arriving in libusb's wait, as seen under umockdev) leaves the request
+    /// queued on the device: the link aborts it, so the next query gets its own reply.
+    @Test func aFailedBulkInTransferAbortsTheRequestAndTheNextQueryWorks() throws {
+        let device = USBTMCFakeDevice(maxPacket: 64)
+        let link = try device.link(timeoutMs: 200)
+        try link.send("NOREPLY?")
+        device.bulkInFailures = 1
+        let e = try #require(throws: USBTMCError.self) { _ = try link.readMessage() }
+        #expect(e.kind == .io)
+        #expect(e.message.contains("LIBUSB_ERROR_IO"), "\(e)")
+        let abort = try #require(device.calls(.initiateAbortBulkIn).first, "no abort after the failed transfer")
+        #expect(abort.value == UInt16(device.readRequests.last!.tag))
+        #expect(try link.query("*IDN?") == device.identity + "\n")
+    }
+
     @Test func theAbortSequenceIsBounded() throws {
         let device = USBTMCFakeDevice(maxPacket: 64)
         device.abortPendingPolls = 1_000_000
