@@ -141,4 +141,13 @@ import Testing
         #expect(serialized.output.contains("RunnerFixture is not .litmusSequenced and would run in its own order"), "\(serialized.output)")
         #expect(!FileManager.default.fileExists(atPath: dataDir + "/runs"), "no step ran")
     }
+
+    @Test func theShippedSequenceOrdersTheExampleSuiteUnderTheRunner() throws {
+        let run = try StationRunnerTests.litmusRun(
+            ["--serial", "SN-EX-1", "--auto-prompts", "--sequence", "stations/sequences/power_board.yaml"], suite: "PowerBoardSequence")
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let steps = try Self.steps(run.dataDir)
+        #expect(steps.map { $0["step_name"] as! String } == ["powerOn", "quiescentCurrent", "outputVoltage", "lineRegulation", "outputOff"], "\(steps)")
+        #expect(steps.map { $0["step_role"] as! String } == ["setup", "main", "main", "main", "teardown"], "roles from the file: \(steps)")
+    }
 }
