@@ -54,7 +54,9 @@ public struct BoardHistory: Sendable {
         let reader = EventReader(dataDir: dataDir)
         // Newest first until enough finished runs are found.
         var found: [RunProgress.Expectation] = []
-        for entry in entries.reversed() where found.count < Self.depth {
+        // At most four times the depth is read: aborted or lost runs do not make it read the
+        // whole history.
+        for entry in entries.reversed().prefix(Self.depth * 4) where found.count < Self.depth {
             guard let events = try? reader.events(sessionID: entry.session).events else { continue }
             var progress = RunProgress(serial: entry.serial)
             for event in events { progress.apply(event) }
