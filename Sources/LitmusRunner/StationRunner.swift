@@ -38,11 +38,14 @@ public final class StationRunner: @unchecked Sendable {
         public var environment: [String: String]
         /// Where each board's test output goes (`<dataDir>/runner-logs` by default).
         public var logDirectory: String?
+        /// The sequence file the boards are tested with (part of what makes two boards the
+        /// same test, for the estimate).
+        public var sequence: String?
 
         public init(
             station: String, command: [String], operatorID: String? = nil, phase: String = "development",
             dataDir: String = ProcessInfo.processInfo.environment["LITMUS_DATA_DIR"] ?? "data", serialPattern: String? = nil,
-            environment: [String: String] = ProcessInfo.processInfo.environment, logDirectory: String? = nil
+            environment: [String: String] = ProcessInfo.processInfo.environment, logDirectory: String? = nil, sequence: String? = nil
         ) {
             self.station = station
             self.command = command
@@ -52,6 +55,7 @@ public final class StationRunner: @unchecked Sendable {
             self.serialPattern = serialPattern
             self.environment = environment
             self.logDirectory = logDirectory
+            self.sequence = sequence
         }
     }
 
@@ -79,11 +83,16 @@ public final class StationRunner: @unchecked Sendable {
 
     public let options: Options
     public let bench: BenchSummary
+    /// The sequence file (`--sequence`), checked against the test product's tests.
+    public let sequence: SequenceFile?
     private let pattern: NSRegularExpression?
     private let lock = NSLock()
     private var current: ChildProcess?
+    private var currentSerial: String?
     private var abortRequested: String?
-    private var expectation: RunProgress.Expectation?
+    /// The earlier boards of the same test (this session's and earlier sessions'), for n, m
+    /// and the time estimate.
+    private var history: BoardHistory
     /// How often the event log is read while a board runs (seconds). The reaper wakes the
     /// loop at once when the test process ends.
     public var followInterval = 0.05
@@ -106,7 +115,66 @@ public final class StationRunner: @unchecked Sendable {
         guard !options.command.isEmpty else {
             throw RunnerError("no test command: give it after `--`, e.g. `litmus run --station s.yaml -- .build/debug/litmus-example --serial {serial}`")
         }
+        if let sequence = options.sequence {
+            self.sequence = try Self.checkSequence(sequence, options: options)
+        } else {
+            self.sequence = nil
+        }
         bench = try Self.checkBench(options)
+        history = BoardHistory(dataDir: options.dataDir, key: .init(station: bench.stationID, command: options.command, sequence: options.sequence))
+    }
+
+    /// Reads the sequence file and checks that every step names a test of the test product,
+    /// before any board: a Swift Testing product (its command has `--testing-library
+    /// swift-testing`) is asked with `--list-tests`; another command (a harness executable)
+    /// cannot list its steps, and a step it never starts is recorded `errored` at its turn.
+    static func checkSequence(_ path: String, options: Options) throws -> SequenceFile {
+        let sequence: SequenceFile
+        do throws(ConfigReport) {
+            sequence = try SequenceFile.load(path)
+        } catch {
+            throw RunnerError("sequence \(path) is not usable:\n\(error.errors.map { "  \($0)" }.joined(separator: "\n"))")
+        }
+        guard options.command.contains("swift-testing") else { return sequence }
+        let names = try listTests(options)
+        let unknown = sequence.unknownSteps(among: names)
+        guard unknown.isEmpty else {
+            throw RunnerError("sequence \(path) names tests the test product does not have:\n\(unknown.map { "  \($0)" }.joined(separator: "\n"))")
+        }
+        return sequence
+    }
+
+    /// The test function names of a Swift Testing product: its command with `--list-tests`
+    /// (`Module.Suite/name(_:)` per line), the serial `{serial}` replaced by `LIST`, kept to
+    /// the tests its `--filter`s select.
+    static func listTests(_ options: Options) throws -> Set<String> {
+        let file = "\(NSTemporaryDirectory())/litmus-list-\(UUID().uuidString).txt"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var environment = options.environment
+        environment["LITMUS_SEQUENCE"] = nil
+        let command = options.command.map { $0.replacingOccurrences(of: "{serial}", with: "LIST") } + ["--list-tests"]
+        let child = try ChildProcess.spawn(command, environment: environment, output: file)
+        var ended: ChildProcess.Termination?
+        while ended == nil { ended = child.wait(timeout: 1) }
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        guard ended!.succeeded else {
+            throw RunnerError("`\(command.joined(separator: " "))` \(ended!) instead of listing its tests:\n\(text.suffix(2000))\nFix: check the test command")
+        }
+        // `--list-tests` lists the whole product; keep what the command's `--filter`s select
+        // (Swift Testing matches them as regular expressions against the test's id).
+        var filters: [NSRegularExpression] = []
+        for (i, argument) in options.command.enumerated() where argument == "--filter" && i + 1 < options.command.count {
+            if let regex = try? NSRegularExpression(pattern: options.command[i + 1]) { filters.append(regex) }
+        }
+        var names = Set<String>()
+        for line in text.split(separator: "\n") {
+            let id = String(line)
+            if !filters.isEmpty && !filters.contains(where: { $0.firstMatch(in: id, range: NSRange(id.startIndex..., in: id)) != nil }) { continue }
+            // `LitmusTests.RunnerFixture/rail(_:)`: the last path component up to its `(`.
+            guard let last = line.split(separator: "/").last, last.contains("(") else { continue }
+            names.insert(String(last.prefix { $0 != "(" }).trimmingCharacters(in: .whitespaces))
+        }
+        return names
     }
 
     /// Opens the bench once (identity, calibration, locks) and closes it again.
@@ -160,11 +228,17 @@ public final class StationRunner: @unchecked Sendable {
         env["LITMUS_SESSION_ID"] = sessionID.uuidString.lowercased()
         if let op = options.operatorID { env["LITMUS_OPERATOR"] = op }
         if let promptSocket { env["LITMUS_PROMPT_SOCKET"] = promptSocket }
+        if let sequence = options.sequence {
+            env["LITMUS_SEQUENCE"] = sequence.hasPrefix("/") ? sequence : FileManager.default.currentDirectoryPath + "/" + sequence
+        }
         return env
     }
 
     /// Whether a board's test process is running.
     public var isTesting: Bool { lock.withLock { current != nil } }
+
+    /// The serial of the board being tested, nil between boards.
+    public var testingSerial: String? { lock.withLock { current == nil ? nil : currentSerial } }
 
     /// Asks the running board's test process to stop (SIGINT to its process group): its
     /// teardown steps still run and its run ends `aborted`. A second call sends SIGTERM.
@@ -188,10 +262,11 @@ public final class StationRunner: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         let logFile = "\(logDirectory)/\(RunMaterializer.sanitize(serial))-\(sessionID.uuidString.lowercased().prefix(8)).log"
         let command = options.command.map { $0.replacingOccurrences(of: "{serial}", with: serial) }
-        var model = RunProgress(serial: serial, expected: lock.withLock { expectation })
+        var model = RunProgress(serial: serial, expected: lock.withLock { history.expectation })
         let child = try ChildProcess.spawn(command, environment: environment(serial: serial, sessionID: sessionID, promptSocket: promptSocket), output: logFile)
         lock.withLock {
             current = child
+            currentSerial = serial
             abortRequested = nil
         }
         defer { lock.withLock { current = nil } }
@@ -232,7 +307,7 @@ public final class StationRunner: @unchecked Sendable {
             reason = "the run recorded \(model.outcome!.rawValue), but the test command \(ended) (a check outside Litmus failed?); its output is in \(logFile)"
         }
         let runFile = model.runID.flatMap { try? runFilePath(runID: $0, sessionID: sessionID) }
-        if outcome != .aborted && model.runID != nil { lock.withLock { expectation = model.expectation() } }
+        try lock.withLock { try history.record(session: sessionID, serial: serial, progress: model) }
         progress(model)
         return Board(
             serial: serial, outcome: outcome, reason: reason, progress: model, runFile: runFile, termination: ended, logFile: logFile,

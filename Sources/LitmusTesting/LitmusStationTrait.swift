@@ -102,7 +102,17 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
             try await LitmusTestScope.runCase(testCase, function)
         } else {
             guard checkOrder(of: test) else { return }
-            try await LitmusTestScope.runTest(test, options: try resolve(), function)
+            if let sequenced = LitmusStepTrait.sequenced(test) {
+                try await runSequenced(test, defaultFile: sequenced.defaultFile, declaringDirectory: sequenced.declaringDirectory, function)
+            } else if let sequence = ProcessInfo.processInfo.environment["LITMUS_SEQUENCE"], !sequence.isEmpty, Self.suiteOrderDecided != nil {
+                // A sequence would be silently ignored: the suite runs in its own order.
+                Issue.record(
+                    Comment(
+                        rawValue: "LITMUS_SEQUENCE=\(sequence) is set, but \(test.id.nameComponents.dropLast().joined(separator: "/")) is not .litmusSequenced and would run in its own order; \(test.name) was not run. Fix: mark the suite .litmusSequenced (instead of .serialized) to let a sequence order it, or run without --sequence"),
+                    sourceLocation: sourceLocation)
+            } else {
+                try await LitmusTestScope.runTest(test, options: try resolve(), function)
+            }
         }
     }
 
@@ -119,6 +129,53 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
                 rawValue: "\(suites.joined(separator: "/")): the tests of a suite on a Litmus bench must run in a known order, and Swift Testing runs them in parallel in random order; \(test.name) was not run. Fix: add .serialized next to .litmusStation(...) on this suite (@Suite(.serialized, .litmusStation(...))) to run its tests one at a time in source order, or add .litmusParallel to opt into parallel, unordered tests"),
             sourceLocation: sourceLocation)
         return false
+    }
+
+    /// Runs a test of a `.litmusSequenced` suite at its turn in the sequence file, or not at
+    /// all when the file does not name it.
+    func runSequenced(
+        _ test: Test, defaultFile: String?, declaringDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        _ function: @Sendable () async throws -> Void
+    ) async throws {
+        let suites = test.id.nameComponents.dropLast().joined(separator: "/")
+        let given = environment["LITMUS_SEQUENCE"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultFile
+        guard let given else {
+            Issue.record(
+                Comment(
+                    rawValue: "\(suites) is .litmusSequenced but no sequence file is given; \(test.name) was not run. Fix: run it with `litmus run --sequence sequences/<name>.yaml`, set LITMUS_SEQUENCE, give the suite a default (.litmusSequenced(\"sequences/<name>.yaml\")), or use .serialized for source order"),
+                sourceLocation: sourceLocation)
+            return
+        }
+        let beside = (declaringDirectory as NSString).appendingPathComponent(given)
+        let path = given.hasPrefix("/") || FileManager.default.fileExists(atPath: given) || !FileManager.default.fileExists(atPath: beside) ? given : beside
+        let gate: LitmusSequenceGate
+        switch LitmusSequenceGate.gate(path: path, environment: environment) {
+        case .success(let g): gate = g
+        case .failure(let report):
+            Issue.record(Comment(rawValue: "sequence \(path) is not usable; \(test.name) was not run:\n\(report)"), sourceLocation: sourceLocation)
+            return
+        }
+        let function_ = String(test.name.prefix { $0 != "(" })
+        guard let (index, step) = gate.sequence.step(named: function_) else {
+            try Test.cancel(Comment(rawValue: "not in sequence \(gate.sequence.id) (\(path))"))
+        }
+        let options = try resolve(environment: environment)
+        let recordMissing: @Sendable (SequenceFile.Step, String) -> Void = { missing, reason in
+            LitmusTestScope.recordMissing(missing, suitePath: suites.isEmpty ? nil : suites, options: options, reason: reason)
+        }
+        guard await gate.turn(index, recordMissing: recordMissing) else {
+            Issue.record(Comment(rawValue: "\(test.name) started after sequence \(gate.sequence.id) gave up waiting for it; it was not run"), sourceLocation: sourceLocation)
+            return
+        }
+        for (missing, reason) in gate.takeMissed() {
+            Issue.record(
+                Comment(rawValue: "\(reason); it is recorded errored"),
+                sourceLocation: SourceLocation(fileID: missing.file, filePath: missing.file, line: max(missing.line, 1), column: max(missing.column, 1)))
+        }
+        var outcome = Outcome.errored
+        defer { gate.finished(index, outcome: outcome) }
+        try await LitmusTestScope.runTest(
+            test, options: options, sequence: (step, gate.outcomesSoFar), onOutcome: { outcome = $0 }, function)
     }
 
     /// The options with the environment applied and paths resolved.

@@ -34,6 +34,8 @@ public struct LitmusStepTrait: SuiteTrait, TestTrait {
         case role(LitmusStepRole)
         case stopOnFailure
         case parallel
+        /// Ordered by a sequence file (the default file, if any, beside the declaring file).
+        case sequenced(defaultFile: String?, declaringDirectory: String)
     }
 
     let kind: Kind
@@ -54,9 +56,18 @@ public struct LitmusStepTrait: SuiteTrait, TestTrait {
         test.traits.contains { ($0 as? LitmusStepTrait)?.kind == .stopOnFailure }
     }
 
-    /// Whether `test` runs in order (`.serialized`) or explicitly opted out of order (`.litmusParallel`).
+    /// Whether `test` runs in order (`.serialized`), in a sequence file's order
+    /// (`.litmusSequenced`), or explicitly opted out of order (`.litmusParallel`).
     static func isOrderDecided(_ test: Test) -> Bool {
-        test.traits.contains { $0 is ParallelizationTrait || ($0 as? LitmusStepTrait)?.kind == .parallel }
+        test.traits.contains { $0 is ParallelizationTrait || ($0 as? LitmusStepTrait)?.kind == .parallel } || sequenced(test) != nil
+    }
+
+    /// The `.litmusSequenced` trait of `test` (its innermost), nil when it has none.
+    static func sequenced(_ test: Test) -> (defaultFile: String?, declaringDirectory: String)? {
+        for case let trait as LitmusStepTrait in test.traits.reversed() {
+            if case .sequenced(let file, let directory) = trait.kind { return (file, directory) }
+        }
+        return nil
     }
 }
 
@@ -77,4 +88,16 @@ extension Trait where Self == LitmusStepTrait {
     /// still runs one case at a time). Without it (or `.serialized`) the station trait refuses
     /// the suite: an unordered sequence on a real fixture measures an unpowered board.
     public static var litmusParallel: Self { LitmusStepTrait(kind: .parallel) }
+
+    /// The suite's tests run in the order of a sequence file (`sequences/<name>.yaml`, see
+    /// ``SequenceFile``): `LITMUS_SEQUENCE` (set by `litmus run --sequence`), else
+    /// `defaultSequence` (relative paths from the current directory, then beside this file).
+    /// Swift Testing schedules the tests in parallel; the bench admits them one at a time in
+    /// the file's order, with the file's retry, stop-on-failure, role and `run_if`. Tests the
+    /// sequence does not name are not run (reported skipped, not recorded). Without any
+    /// sequence the suite's tests are refused with the fix: Swift Testing gives a test no way
+    /// to know its suite's source order, so write `.serialized` for that.
+    public static func litmusSequenced(_ defaultSequence: String? = nil, filePath: String = #filePath) -> Self {
+        LitmusStepTrait(kind: .sequenced(defaultFile: defaultSequence, declaringDirectory: (filePath as NSString).deletingLastPathComponent))
+    }
 }

@@ -84,14 +84,38 @@ final class LitmusTestScope: @unchecked Sendable {
     private var step: TestHarness.OpenStep?
     private var caseCount = 0
 
-    convenience init(test: Test, options: LitmusStationTrait.Resolved) throws {
+    /// - Parameter sequenceStep: the test's step in a sequence file: its role and retry, when
+    ///   given, beat the test's traits.
+    convenience init(test: Test, options: LitmusStationTrait.Resolved, sequenceStep: SequenceFile.Step? = nil) throws {
         let function = String(test.name.prefix { $0 != "(" })
         let suites = test.id.nameComponents.dropLast()
+        var configuration = try LitmusTestConfiguration(test: test, functionName: function)
+        if let retry = sequenceStep?.retry {
+            do {
+                configuration.retry = try RetryConfig(maxRetries: retry, delay: configuration.retry.delay, retryOn: configuration.retry.retryOn)
+            } catch {
+                throw LitmusTestingError("\(sequenceStep!.location): retry: \(error.message)")
+            }
+        }
         try self.init(
             name: test.name, displayName: test.displayName, sourceLocation: test.sourceLocation,
             suitePath: suites.isEmpty ? nil : suites.joined(separator: "/"),
-            configuration: try LitmusTestConfiguration(test: test, functionName: function), options: options,
-            role: LitmusStepTrait.role(of: test))
+            configuration: configuration, options: options,
+            role: sequenceStep?.role.flatMap(LitmusStepRole.init(rawValue:)) ?? LitmusStepTrait.role(of: test))
+    }
+
+    /// Records a sequence step whose test never started as `errored` with `reason`.
+    static func recordMissing(_ step: SequenceFile.Step, suitePath: String?, options: LitmusStationTrait.Resolved, reason: String) {
+        do {
+            let scope = try LitmusTestScope(
+                name: "\(step.test)()", displayName: nil,
+                sourceLocation: SourceLocation(fileID: step.file, filePath: step.file, line: max(step.line, 1), column: max(step.column, 1)),
+                suitePath: suitePath, configuration: LitmusTestConfiguration(), options: options,
+                role: step.role.flatMap(LitmusStepRole.init(rawValue:)) ?? .main)
+            try scope.closeUnrun(reason, outcome: .errored)
+        } catch {
+            FileHandle.standardError.write(Data("litmus: \(reason); recording it failed: \(error)\n".utf8))
+        }
     }
 
     init(
@@ -166,8 +190,13 @@ final class LitmusTestScope: @unchecked Sendable {
 
     /// Records the step as `skipped` with `reason`, its body not run.
     func skipStep(_ reason: String) throws {
+        try closeUnrun(reason, outcome: .skipped)
+    }
+
+    /// Records the step, its body not run, with `outcome` and `reason`.
+    func closeUnrun(_ reason: String, outcome: Outcome) throws {
         let step = try openStep()
-        try harness.endStep(step, error: reason, outcome: .skipped)
+        try harness.endStep(step, error: reason, outcome: outcome)
         try run.logger.eventLog?.flush()
     }
 
@@ -178,12 +207,24 @@ final class LitmusTestScope: @unchecked Sendable {
     /// A non-teardown step of a run that was stopped (a failed setup step, a failed
     /// stop-on-failure step) or aborted (SIGINT/SIGTERM) is recorded `skipped` with the reason
     /// and its body does not run; teardown steps always run.
+    ///
+    /// - Parameters:
+    ///   - sequence: the test's step in a sequence file and the outcomes of the sequence's
+    ///     earlier steps: its role, retry and stop-on-failure beat the test's traits, and its
+    ///     `run_if` skips the step (recorded `skipped`) when a condition does not hold.
+    ///   - onOutcome: told the step's outcome (`skipped` included) before the test ends.
     static func runTest(
-        _ test: Test, options: LitmusStationTrait.Resolved, _ body: @Sendable () async throws -> Void
+        _ test: Test, options: LitmusStationTrait.Resolved, sequence: (step: SequenceFile.Step, outcomes: [String: Outcome])? = nil,
+        onOutcome: (Outcome) -> Void = { _ in }, _ body: @Sendable () async throws -> Void
     ) async throws {
-        let scope = try LitmusTestScope(test: test, options: options)
-        if scope.role != .teardown, let reason = scope.run.skipReason {
+        let scope = try LitmusTestScope(test: test, options: options, sequenceStep: sequence?.step)
+        var skip = scope.role != .teardown ? scope.run.skipReason : nil
+        if skip == nil, let sequence, let unmet = scope.unmet(sequence.step.runIf, outcomes: sequence.outcomes, options: options) {
+            skip = "run_if not met (\(sequence.step.location)): \(unmet)"
+        }
+        if let reason = skip {
             try scope.skipStep(reason)
+            onOutcome(.skipped)
             try Test.cancel(Comment(rawValue: "skipped: \(reason)"))
         }
         var bodyError: (any Error)?
@@ -193,12 +234,31 @@ final class LitmusTestScope: @unchecked Sendable {
             bodyError = error
         }
         let outcome = try scope.closeStep()
+        onOutcome(bodyError != nil ? max(outcome ?? .errored, .errored) : outcome ?? .done)
         let failed = bodyError != nil || outcome.map { $0 >= .failed } == true
-        if failed && (scope.role == .setup || LitmusStepTrait.stopsOnFailure(test)) {
+        if failed && (scope.role == .setup || (sequence?.step.stopOnFailure ?? LitmusStepTrait.stopsOnFailure(test))) {
             let what = scope.role == .setup ? "setup step" : "step"
             scope.run.stop("\(what) \(scope.stepName) \(outcome.map(\.rawValue) ?? "errored")\(scope.role == .setup ? "" : " (litmusStopOnFailure)")")
         }
         if let bodyError { throw bodyError }
+    }
+
+    /// Why `condition` does not hold for this run (nil when it holds): the run's part (its id
+    /// or the DUT's part number) and the outcomes of earlier steps.
+    func unmet(_ condition: SequenceFile.Condition, outcomes: [String: Outcome], options: LitmusStationTrait.Resolved) -> String? {
+        if !condition.part.isEmpty {
+            let parts = [run.bench.configuration.part?.id, options.dutPartNumber].compactMap { $0 }
+            if !condition.part.contains(where: parts.contains) {
+                return "part is \(parts.isEmpty ? "not given" : parts.joined(separator: "/")), not \(condition.part.joined(separator: " or "))"
+            }
+        }
+        for name in condition.passed where ![.passed, .done].contains(outcomes[name]) {
+            return "\(name) \(outcomes[name]?.rawValue ?? "did not run"), not passed"
+        }
+        for name in condition.failed where ![.failed, .errored].contains(outcomes[name]) {
+            return "\(name) \(outcomes[name]?.rawValue ?? "did not run"), not failed"
+        }
+        return nil
     }
 
     /// Runs one case: one vector of the step, attempted again while the retry configuration

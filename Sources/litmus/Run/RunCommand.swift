@@ -40,6 +40,8 @@ struct RunCommand: ParsableCommand {
     var serialPattern: String?
     @Flag(name: .customLong("auto-prompts"), help: "Answer the tests' prompts automatically (confirm: yes, choice: the first) instead of asking.")
     var autoPrompts = false
+    @Option(help: "A sequence file (sequences/<name>.yaml): the order, retry, stop-on-failure, roles and run_if of a .litmusSequenced suite's steps.")
+    var sequence: String?
     @OptionGroup var data: DataDirOption
     @Argument(parsing: .postTerminator, help: "The test command (after --).") var command: [String] = []
 
@@ -56,7 +58,7 @@ struct RunCommand: ParsableCommand {
             runner = try StationRunner(
                 .init(
                     station: station, command: command, operatorID: operatorID, phase: phase, dataDir: data.path,
-                    serialPattern: serialPattern))
+                    serialPattern: serialPattern, sequence: sequence))
         } catch let error as RunnerError {
             FileHandle.standardError.write(Data("litmus run: \(error)\n".utf8))
             throw ExitCode(3)
@@ -64,7 +66,7 @@ struct RunCommand: ParsableCommand {
         let face = TerminalFace(tty: isatty(1) == 1)
         face.header(runner)
         let source = try SerialSource(serials: serials, file: serialsFrom, interactive: isatty(0) == 1)
-        let interrupts = Interrupts(runner: runner, face: face)
+        let interrupts = Interrupts(runner: runner, face: face, ask: isatty(0) == 1)
         interrupts.install()
         let channel: PromptChannel
         do { channel = try PromptChannel() } catch let error as RunnerError {
@@ -142,20 +144,30 @@ final class SerialSource {
     }
 }
 
-/// Ctrl-C while a board runs aborts that board (its teardown still runs, its run is recorded
-/// aborted); a second Ctrl-C ends the runner once that board has ended. Ctrl-C while waiting
-/// for a serial ends the runner.
+/// Ctrl-C while a board runs asks on a terminal whether to abort that board (`[y/N]`; not on
+/// a terminal it aborts at once): an abort sends SIGINT to the board's test process, so its
+/// teardown still runs and its run is recorded aborted by the operator. A second Ctrl-C (while
+/// asking or after the abort) aborts the board if it was not yet, and ends the runner once
+/// that board has ended. Ctrl-C while waiting for a serial ends the runner. SIGTERM aborts the
+/// board without asking and ends the runner after it.
 final class Interrupts: @unchecked Sendable {
+    private enum State { case idle, asking, aborting }
+
     private let runner: StationRunner
     private let face: TerminalFace
+    /// Whether the operator can be asked (standard input is a terminal).
+    private let ask: Bool
     private let lock = NSLock()
-    private var count = 0
+    private var state = State.idle
+    /// Which question is current: an answer to an older one is ignored.
+    private var question = 0
     private var stop = false
     private var sources: [any DispatchSourceSignal] = []
 
-    init(runner: StationRunner, face: TerminalFace) {
+    init(runner: StationRunner, face: TerminalFace, ask: Bool) {
         self.runner = runner
         self.face = face
+        self.ask = ask
     }
 
     var stopRequested: Bool { lock.withLock { stop } }
@@ -170,26 +182,65 @@ final class Interrupts: @unchecked Sendable {
         }
     }
 
+    private enum Action { case exit, askAbort(Int, String), abort(String), ending }
+
     private func interrupted(_ sig: Int32) {
-        let (n, busy) = lock.withLock { () -> (Int, Bool) in
-            count += 1
-            if count >= 2 || sig == SIGTERM { stop = true }
-            return (count, runner.isTesting)
+        let action = lock.withLock { () -> Action in
+            guard let serial = runner.testingSerial else { return .exit }
+            switch state {
+            case .idle where ask && sig == SIGINT:
+                state = .asking
+                question += 1
+                return .askAbort(question, serial)
+            case .idle:
+                state = .aborting
+                if sig == SIGTERM { stop = true }
+                return .abort(sig == SIGTERM ? "aborted by SIGTERM at the runner" : "aborted by the operator (Ctrl-C at the runner)")
+            case .asking:
+                // A second Ctrl-C while asking: abort, and end the runner after this board.
+                state = .aborting
+                stop = true
+                return .abort("aborted by the operator (Ctrl-C twice at the runner)")
+            case .aborting:
+                stop = true
+                return .ending
+            }
         }
-        if !busy {
+        switch action {
+        case .exit:
             face.error("interrupted: no board running, the runner ends")
             exit(130)
-        }
-        if n == 1 {
-            face.error("aborting this board: its teardown still runs and the run is recorded as aborted by the operator (Ctrl-C again to end the runner after it)")
-            runner.abortCurrentBoard(reason: "aborted by the operator (Ctrl-C at the runner)")
-        } else {
+        case .askAbort(let id, let serial):
+            let thread = Thread { [self] in
+                let yes = face.askAbort(serial: serial) { lock.withLock { state != .asking || question != id } || runner.testingSerial != serial }
+                let decided = lock.withLock { () -> Bool? in
+                    guard state == .asking, question == id else { return nil }
+                    state = yes == true ? .aborting : .idle
+                    return yes
+                }
+                switch decided {
+                case true?: abortBoard("aborted by the operator (Ctrl-C at the runner)")
+                case false?: face.note("continuing board \(serial) (Ctrl-C asks again)")
+                case nil:
+                    if runner.testingSerial != serial { face.note("board \(serial) ended before an answer: nothing to abort") }
+                }
+            }
+            thread.start()
+        case .abort(let reason):
+            abortBoard(reason)
+            if stopRequested { face.error("the runner ends after this board's teardown") }
+        case .ending:
             face.error("the runner ends after this board's teardown")
         }
     }
 
-    /// A new board starts with one Ctrl-C to spare.
+    private func abortBoard(_ reason: String) {
+        face.error("aborting this board: its teardown still runs and the run is recorded as aborted by the operator (Ctrl-C again to end the runner after it)")
+        runner.abortCurrentBoard(reason: reason)
+    }
+
+    /// A new board starts with no question open and one Ctrl-C to spare.
     func boardEnded() {
-        lock.withLock { if !stop { count = 0 } }
+        lock.withLock { if !stop { state = .idle } }
     }
 }

@@ -16,6 +16,13 @@ final class TerminalFace: @unchecked Sendable {
     private var lastLine = ""
     private var lineOpen = false
     private var lastDraw: UInt64 = 0
+    /// Questions on the screen (a prompt, the abort question): the progress line is not
+    /// redrawn over them.
+    private var questionsOpen = 0
+    /// The abort question has standard input to itself while it is open.
+    private var abortQuestionOpen = false
+    /// Held while a line of standard input is read, so two questions never split one answer.
+    private let inputLock = NSLock()
 
     init(tty: Bool) { self.tty = tty }
 
@@ -37,6 +44,9 @@ final class TerminalFace: @unchecked Sendable {
             write("litmus run: station \(b.stationID) (\(b.roles.joined(separator: ", ")))")
             write(b.mockedRoles.isEmpty ? "" : ", mocked: \(b.mockedRoles.joined(separator: ", "))")
             write("; phase \(runner.options.phase)\(runner.options.operatorID.map { ", operator \($0)" } ?? "")\n")
+            if let sequence = runner.sequence {
+                write("sequence \(sequence.id): \(sequence.names.joined(separator: ", "))\n")
+            }
             for w in b.warnings { write("warning: \(w)\n") }
         }
     }
@@ -54,6 +64,8 @@ final class TerminalFace: @unchecked Sendable {
     func progress(_ progress: RunProgress) {
         lock.withLock {
             if tty {
+                // A question is on the line: the verdict or the answer comes first.
+                if questionsOpen > 0 && progress.outcome == nil { return }
                 // At most 20 redraws a second; the verdict follows the last state anyway.
                 var ts = timespec()
                 clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -92,10 +104,23 @@ final class TerminalFace: @unchecked Sendable {
             lock.withLock {
                 closeLine()
                 write(question + " ")
+                questionsOpen += 1
             }
+            defer { lock.withLock { questionsOpen -= 1 } }
             var input = StandardInputLines()
+            var paused = false
             while channel.open.contains(where: { $0.id == request.id }) {
-                guard let reply = input.next(slice: 0.2) else { continue }
+                if lock.withLock({ abortQuestionOpen }) {
+                    paused = true
+                    usleep(50_000)
+                    continue
+                }
+                if paused {
+                    // The abort question was answered no: ask this one again.
+                    paused = false
+                    lock.withLock { write("\(question) ") }
+                }
+                guard let reply = inputLock.withLock({ input.next(slice: 0.2) }) else { continue }
                 guard let line = reply else {
                     // Nobody can answer on this terminal: a prompt without a timeout would wait forever.
                     if request.timeoutSeconds == nil {
@@ -129,6 +154,42 @@ final class TerminalFace: @unchecked Sendable {
             }
         }
         thread.start()
+    }
+
+    /// Asks on the terminal whether to abort the board being tested (`[y/N]`): true for yes
+    /// (or when standard input closed: nobody can say no), false for no, nil when `cancelled`
+    /// became true first (the board ended, or a second Ctrl-C decided). A prompt being asked
+    /// meanwhile waits: the answer typed goes to this question.
+    func askAbort(serial: String, cancelled: () -> Bool) -> Bool? {
+        lock.withLock {
+            closeLine()
+            write("abort board \(serial)? [y/N] ")
+            abortQuestionOpen = true
+            questionsOpen += 1
+        }
+        defer {
+            lock.withLock {
+                abortQuestionOpen = false
+                questionsOpen -= 1
+            }
+        }
+        var input = StandardInputLines()
+        return inputLock.withLock { () -> Bool? in
+            while !cancelled() {
+                guard let reply = input.next(slice: 0.1) else { continue }
+                guard let line = reply else { return true }
+                return ["y", "yes"].contains(line.trimmingCharacters(in: .whitespaces).lowercased())
+            }
+            return nil
+        }
+    }
+
+    /// A line for the operator (standard output), ending the progress line first.
+    func note(_ message: String) {
+        lock.withLock {
+            closeLine()
+            write("\(message)\n")
+        }
     }
 
     func error(_ message: String) {

@@ -2,7 +2,8 @@
 // test binary, filtered to RunnerFixture, with LITMUS_TESTING_FIXTURE=runner. The serial it
 // gets from the runner decides what the board does: `FAIL` fails a limit, `CRASH` dies after
 // recording a measurement, `ASK` asks the operator, `TIMEOUT` asks with a 0.5 s timeout, `HOLD` tells the test (through the file
-// named in RUNNER_FIXTURE_MARKER) that it is running and waits for the operator's abort.
+// named in RUNNER_FIXTURE_MARKER) that it is running and waits for the operator's abort (or
+// for `<marker>.go`).
 import Foundation
 import Litmus
 @testable import LitmusTesting
@@ -23,8 +24,11 @@ struct RunnerFixture {
     @Test func lid() throws {
         if Self.serial.contains("HOLD"), let marker = ProcessInfo.processInfo.environment["RUNNER_FIXTURE_MARKER"] {
             _ = FileManager.default.createFile(atPath: marker, contents: Data("running".utf8))
-            // Wait (bounded) for the runner's SIGINT to reach this process.
-            for _ in 0..<3000 where LitmusSession.shared.abortReason == nil { usleep(10_000) }
+            // Wait (bounded) for the runner's SIGINT to reach this process, or for the test to
+            // say go on (`<marker>.go`: the operator chose not to abort).
+            for _ in 0..<3000 where LitmusSession.shared.abortReason == nil && !FileManager.default.fileExists(atPath: marker + ".go") {
+                usleep(10_000)
+            }
             try Litmus.measure("held", 1)
         }
         if Self.serial.contains("TIMEOUT") {

@@ -14,12 +14,14 @@ import Testing
         var dataDir: String
     }
 
-    /// Runs `litmus run <arguments> -- <this test binary> ... --filter RunnerFixture` with
+    /// Runs `litmus run <arguments> -- <this test binary> ... --filter <suite>` with
     /// `input` on its standard input.
     static func litmusRun(
-        _ arguments: [String], input: String = "", environment extra: [String: String] = [:], whileRunning: (Process) -> Void = { _ in }
+        _ arguments: [String], input: String = "", environment extra: [String: String] = [:], dataDir: String? = nil, extraCommand: [String] = [],
+        suite: String = "RunnerFixture",
+        whileRunning: (Process) -> Void = { _ in }
     ) throws -> Result {
-        let dataDir = "\(TestPlugins.scratch)/runner-\(UUID().uuidString)"
+        let dataDir = dataDir ?? "\(TestPlugins.scratch)/runner-\(UUID().uuidString)"
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LITMUS_") || $0.key.hasPrefix("LITMUS_TEST_PLUGIN") }
         environment["LITMUS_LOCK_DIR"] = dataDir + "/locks"
         environment["LITMUS_TESTING_FIXTURE"] = "runner"
@@ -28,7 +30,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RunsCLITests.litmus)
         process.arguments = ["run", "--station", "stations/bench_mock.yaml", "--data-dir", dataDir] + arguments
-            + ["--", binary, "--testing-library", "swift-testing", "--filter", "RunnerFixture"]
+            + ["--", binary, "--testing-library", "swift-testing", "--filter", suite] + extraCommand
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: TestPlugins.packageRoot)
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
@@ -104,6 +106,24 @@ import Testing
         let second = lines.filter { $0.hasPrefix("progress: SN-P2") }
         #expect(second.contains { $0.contains("step 3/4 rail · vector 3/3") }, "an estimate from the first board: \(second)")
         #expect(second.contains { $0.contains(" / ~") }, "\(second)")
+    }
+
+    @Test func theEstimateComesFromEarlierSessionsOfTheSameTestCommand() throws {
+        let first = try Self.litmusRun(["--serial", "SN-E1", "--auto-prompts"])
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(!first.stdout.contains(" / ~"), "nothing to estimate from in a new data directory: \(first.stdout)")
+
+        // A new runner on the same data directory knows n, m and the time from its first board.
+        let second = try Self.litmusRun(["--serial", "SN-E2", "--auto-prompts"], dataDir: first.dataDir)
+        #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
+        let lines = second.stdout.split(separator: "\n").filter { $0.hasPrefix("progress: SN-E2") }
+        #expect(lines.contains { $0.contains("step 3/4 rail · vector 3/3") }, "\(lines)")
+        #expect(lines.contains { $0.contains(" / ~") }, "\(lines)")
+
+        // Another test command on the same data directory is another test: no estimate.
+        let other = try Self.litmusRun(["--serial", "SN-E3", "--auto-prompts"], dataDir: first.dataDir, extraCommand: ["--filter", "RunnerFixture"])
+        #expect(other.status == 0, "\(other.stdout)\n\(other.stderr)")
+        #expect(!other.stdout.contains(" / ~") && !other.stdout.contains("step 3/4"), "\(other.stdout)")
     }
 
     @Test func aCrashedBoardShowsAsAbortedWithWhatItRecorded() throws {

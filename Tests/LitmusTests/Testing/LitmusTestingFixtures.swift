@@ -59,8 +59,8 @@ struct PrecedenceFixture {
 /// `measure_voltage()` must answer channel 1's entry (5.001 V, failing the <= 0.27 V limit),
 /// not the lookup's `default` (0.0, which would pass).
 @Suite(
-    .enabled(if: litmusFixture == "lookup"),
-    .serialized, .litmusStation("stations/bench_mock.yaml", mock: true, dutSerial: "FIX-LOOKUP"))
+    .enabled(if: litmusFixture == "lookup"), .serialized,
+    .litmusStation("stations/bench_mock.yaml", mock: true, dutSerial: "FIX-LOOKUP"))
 struct LookupDefaultFixture {
     @Test(
         .litmusMocks(["psu.measure_voltage": .yaml("{lookup: {'1': 5.001, '2': 0.1}, default: 0}")]),
