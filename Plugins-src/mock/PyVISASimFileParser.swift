@@ -205,7 +205,7 @@ struct PyVISASimFileParser {
         var defaultValue = PythonValue.str(defaultText)
         if let specs {
             guard let valid = specs.validate(defaultValue) else {
-                throw fail(mapping["default"] ?? node, path + ["default"], "the default \"\(defaultText)\" does not satisfy the property's specs (type, min, max, valid)")
+                throw fail(mapping["default"] ?? node, path + ["default"], "the default \"\(defaultText)\" does not satisfy the property's specs (type, min, max, valid); give a default the specs allow")
             }
             defaultValue = valid
         }
