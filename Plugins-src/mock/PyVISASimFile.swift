@@ -113,11 +113,12 @@ struct PyVISASimFile: Sendable {
     let resources: [(resource: String, device: String)]
     let source: String
 
-    /// The device `resource` (written as in `resources`, any case) names, with the response
+    /// The device `resource` names, with the response
     /// termination of its interface type and class ("\n" when the file gives none, as
     /// pyvisa-sim does).
     func device(for resource: String) throws -> (device: Device, responseEOM: String) {
-        guard let entry = resources.first(where: { $0.resource.uppercased() == resource.uppercased() }) else {
+        let wanted = Self.canonical(resource)
+        guard let entry = resources.first(where: { Self.canonical($0.resource) == wanted }) else {
             let known = resources.map { "SIM::\($0.resource)" }.joined(separator: ", ")
             throw DriverFailure.notFound(
                 "no resource \"\(resource)\" in \(source); open one of its resources: \(known)")
@@ -130,5 +131,20 @@ struct PyVISASimFile: Sendable {
         let resourceClass = String(parts.last ?? "").uppercased()
         let eom = device.eoms["\(interface) \(resourceClass)"]?.response ?? "\n"
         return (device, eom)
+    }
+
+    /// A resource name in one spelling, so that the names pyvisa lists match the file's keys as
+    /// pyvisa matches them: any case, board 0 when none is written (`GPIB::8::INSTR` is
+    /// `GPIB0::8::INSTR`), the default LAN device `inst0` of a TCPIP instrument and the default
+    /// USB interface number 0.
+    static func canonical(_ resource: String) -> [String] {
+        var parts = resource.uppercased().split(separator: "::", omittingEmptySubsequences: false).map(String.init)
+        guard var first = parts.first, !first.isEmpty else { return parts }
+        if first.allSatisfy(\.isLetter) { first += "0" }
+        parts[0] = first
+        let interface = first.prefix(while: \.isLetter)
+        if interface == "TCPIP" && parts.count == 3 && parts[2] == "INSTR" { parts.insert("INST0", at: 2) }
+        if interface == "USB" && parts.count == 5 && parts[4] == "INSTR" { parts.insert("0", at: 4) }
+        return parts
     }
 }

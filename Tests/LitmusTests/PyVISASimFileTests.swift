@@ -55,6 +55,21 @@ import Testing
         #expect(message.contains("SIM::ASRL7::INSTR"), "\(message)")
     }
 
+    /// The names pyvisa lists (`pyvisa.ResourceManager("...@sim").list_resources()`) open the
+    /// devices the file names in its own spelling.
+    @Test func pyvisasCanonicalResourceNamesOpenTheFilesResources() throws {
+        let path = try write(
+            Self.device.replacingOccurrences(
+                of: "ASRL7::INSTR: {device: meter}",
+                with: "ASRL7::INSTR: {device: meter}\n  GPIB::8::INSTR: {device: meter}\n  TCPIP::localhost::INSTR: {device: meter}\n  USB::0x1111::0x2222::0x1234::INSTR: {device: meter}"))
+        for resource in ["SIM::GPIB0::8::INSTR", "SIM::TCPIP0::localhost::inst0::INSTR", "SIM::USB0::0x1111::0x2222::0x1234::0::INSTR", "SIM::gpib::8::instr"] {
+            let dut = try TestPlugins.registry.open(resource, options: ["description": .string(path)])
+            defer { dut.close() }
+            #expect(try dut.query("*IDN?") == "ACME,M1,1,1.0", "\(resource)")
+        }
+        #expect(openError("SIM::GPIB0::9::INSTR", path).contains("no resource"))
+    }
+
     @Test func fileErrorsSayWhereAndHowToFix() throws {
         let newer = try write(Self.device.replacingOccurrences(of: "spec: \"1.1\"", with: "spec: \"2.0\""))
         let spec = openError("SIM::ASRL7::INSTR", newer)
