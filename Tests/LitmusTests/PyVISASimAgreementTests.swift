@@ -124,7 +124,10 @@ for n, (dev, names) in enumerate(by_device.items()):
     ddict = data["devices"][dev]
     eom = ddict.get("eom", {}).get(iface + " " + rname.split("::")[-1].upper(), {"q": "\n", "r": "\n"})
     inst = rm.open_resource(rname)
-    inst.timeout = 20
+    # Whether a reply is pending is read from the simulated device's output queue, so no step
+    # waits for a timeout and no slow machine turns a late reply into "no reply".
+    device = rm.visalib.sessions[inst.session].device
+    inst.timeout = 10000
     inst.write_termination = ""
     inst.read_termination = dec(eom["r"])
     results = []
@@ -133,6 +136,8 @@ for n, (dev, names) in enumerate(by_device.items()):
             inst.write_raw((st["q"] + dec(eom["q"])).encode())
         except Exception as e:
             results.append(dict(st, outcome="error", reply=None)); continue
+        if not device._output_buffers:
+            results.append(dict(st, outcome="timeout", reply=None)); continue
         try:
             results.append(dict(st, outcome="reply", reply=inst.read()))
         except errors.VisaIOError as e:
