@@ -143,7 +143,8 @@ struct PyVISASimResponder {
     private mutating func randomReply(_ text: String) throws -> String {
         guard let directive = RandomDirective(text) else {
             throw DriverFailure.invalidArgument(
-                "the reply \"\(text)\" has a malformed RANDOM directive; write {RANDOM(min, max, count):format}, e.g. \"{RANDOM(0, 10.5, 1):.2f}\"")
+                "the reply \"\(text)\" has a malformed RANDOM directive; write {RANDOM(min, max, count):format} with finite "
+                    + "limits and a count up to \(RandomDirective.maximumCount), e.g. \"{RANDOM(0, 10.5, 1):.2f}\"")
         }
         var parts: [String] = []
         for _ in 0..<directive.count {
@@ -164,6 +165,9 @@ struct RandomDirective {
     let count: Int
     let format: PythonFormat
 
+    /// The most values one reply may hold (bounds the reply's size).
+    static let maximumCount = 10_000
+
     private static let inBraces = try! NSRegularExpression(pattern: #"\{RANDOM\((\d*.\d*), (\d*.\d*), (\d*)\).*\}"#)
     private static let directive = try! NSRegularExpression(pattern: #"RANDOM\((\d*.\d*), (\d*.\d*), (\d*)\)"#)
 
@@ -172,7 +176,7 @@ struct RandomDirective {
         guard let match = Self.inBraces.firstMatch(in: reply, range: NSRange(location: 0, length: ns.length)),
             let low = Double(ns.substring(with: match.range(at: 1))), let high = Double(ns.substring(with: match.range(at: 2))),
             let count = Int(ns.substring(with: match.range(at: 3))),
-            count <= 100_000, low.isFinite, high.isFinite
+            count <= Self.maximumCount, (high - low).isFinite
         else { return nil }
         let stripped = Self.directive.stringByReplacingMatches(in: reply, range: NSRange(location: 0, length: ns.length), withTemplate: "")
         guard let format = try? PythonFormat(stripped) else { return nil }

@@ -114,6 +114,9 @@ struct PythonFormat: Sendable {
     let template: String
     let pieces: [Piece]
 
+    /// The widest field and the most decimals a template may ask for.
+    static let maximumWidth = 10_000
+
     /// Splits `template` into text and fields; `{{` and `}}` are literal braces.
     init(_ template: String) throws(PythonFormatError) {
         self.template = template
@@ -189,7 +192,7 @@ struct PythonFormat: Sendable {
     /// Python's `format(value, spec)` for int, float and str values.
     static func format(_ value: PythonValue, _ spec: String) throws(PythonFormatError) -> String {
         guard let parsed = FormatSpec(spec) else {
-            throw PythonFormatError(message: "invalid format spec \"\(spec)\"")
+            throw PythonFormatError(message: "invalid format spec \"\(spec)\" (at most \(maximumWidth) for width and precision)")
         }
         var body: String
         var negative = false
@@ -239,7 +242,7 @@ struct PythonFormat: Sendable {
     private static func cFormat(_ v: Double, _ type: Character, _ precision: Int) -> String {
         if v.isInfinite { return type.isUppercase ? "INF" : "inf" }
         if v.isNaN { return type.isUppercase ? "NAN" : "nan" }
-        return String(format: "%.\(min(precision, 100))\(type)", v)
+        return String(format: "%.\(precision)\(type)", v)
     }
 
     private static func group(_ body: String) -> String {
@@ -295,12 +298,16 @@ struct PythonFormat: Sendable {
             if s.first == "#" { s = s.dropFirst() }
             if s.first == "0" { zero = true; s = s.dropFirst() }
             let digits = s.prefix(while: \.isNumber)
-            if !digits.isEmpty { width = Int(digits); s = s.dropFirst(digits.count) }
+            if !digits.isEmpty {
+                // A width bounds the reply's size: a template cannot ask for gigabytes.
+                guard let value = Int(digits), value <= PythonFormat.maximumWidth else { return nil }
+                width = value; s = s.dropFirst(digits.count)
+            }
             if s.first == "," { grouping = true; s = s.dropFirst() }
             if s.first == "." {
                 s = s.dropFirst()
                 let p = s.prefix(while: \.isNumber)
-                guard !p.isEmpty, let value = Int(p) else { return nil }
+                guard !p.isEmpty, let value = Int(p), value <= PythonFormat.maximumWidth else { return nil }
                 precision = value; s = s.dropFirst(p.count)
             }
             if let c = s.first {

@@ -111,4 +111,38 @@ import Testing
         try dut.write("LEV 7")
         #expect(try dut.query("LEV?") == "7")
     }
+
+    /// A template asking for a billion-character field or a hundred million random values fails
+    /// the write with the limit, instead of exhausting memory.
+    @Test func hostileTemplatesFailTheWriteWithTheLimit() throws {
+        let path = try write(
+            """
+            spec: "1.1"
+            devices:
+              d:
+                dialogues:
+                  - {q: "MANY?", r: "{RANDOM(0, 1, 100000000):.2f}"}
+                  - {q: "FEW?", r: "{RANDOM(0, 1, 3):.1f}"}
+                properties:
+                  wide:
+                    default: 1
+                    getter: {q: "WIDE?", r: "{:999999999d}"}
+                    specs: {type: int}
+            resources:
+              ASRL1::INSTR: {device: d}
+            """)
+        let dut = try TestPlugins.registry.open("SIM::ASRL1::INSTR", options: ["description": .string(path)])
+        defer { dut.close() }
+        for (query, limit) in [("MANY?", "a count up to 10000"), ("WIDE?", "at most 10000 for width")] {
+            do {
+                try dut.write(query)
+                Issue.record("\(query) was answered")
+            } catch let error as DriverError {
+                #expect(error.message.contains(limit), "\(error.message)")
+            }
+        }
+        let values = try dut.query("FEW?").components(separatedBy: ", ")
+        #expect(values.count == 3)
+        #expect(values.allSatisfy { Double($0).map { (0...1).contains($0) } == true && $0.count == 3 }, "\(values)")
+    }
 }
