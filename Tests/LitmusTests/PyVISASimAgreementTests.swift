@@ -177,6 +177,37 @@ print(json.dumps({"path": path, "devices": out}))
         return sx == sy
     }
 
+    /// One scripted query replayed through the Litmus sim driver, beside pyvisa-sim's outcome.
+    struct Replayed {
+        let query: String
+        let expected: Outcome
+        let actual: Outcome
+        let agrees: Bool
+    }
+
+    /// Replays pyvisa-sim's steps (`q`, `outcome`, `reply`, `random`) through the real mock
+    /// plugin, on `SIM::<resource>` of the file at `path`.
+    static func replay(_ steps: [[String: Any]], path: String, resource: String, queryEOM: [UInt8]) throws -> [Replayed] {
+        let instrument = try TestPlugins.registry.open("SIM::\(resource)", options: ["description": .string(path)])
+        defer { instrument.close() }
+        return try steps.map { step in
+            let query = step["q"] as! String
+            let expected = Outcome(kind: step["outcome"] as! String, reply: step["reply"] as? String)
+            let actual: Outcome
+            do {
+                try instrument.writeRaw(Array(query.utf8) + queryEOM)
+                do {
+                    actual = Outcome(kind: "reply", reply: try instrument.read())
+                } catch let error as DriverError where error.status == .timeout {
+                    actual = Outcome(kind: "timeout", reply: nil)
+                }
+            } catch let error as DriverError where error.status != .timeout {
+                actual = Outcome(kind: "error", reply: nil)
+            }
+            return Replayed(query: query, expected: expected, actual: actual, agrees: agree(expected, actual, random: step["random"] as? [String: Any]))
+        }
+    }
+
     @Test(arguments: shippedFiles)
     func shippedFileAnswersLikePyVISASim(_ file: String) throws {
         let result = try TestPython.json(Self.program, [file]) as! [String: Any]
@@ -190,31 +221,16 @@ print(json.dumps({"path": path, "devices": out}))
             let resource = run["resource"] as! String, name = run["device"] as! String
             let eom = Array((run["query_eom"] as! String).utf8)
             let steps = run["steps"] as! [[String: Any]]
-            let instrument = try TestPlugins.registry.open("SIM::\(resource)", options: ["description": .string(path)])
-            defer { instrument.close() }
             var same = 0
-            for step in steps {
-                let query = step["q"] as! String
-                let expected = Outcome(kind: step["outcome"] as! String, reply: step["reply"] as? String)
-                let actual: Outcome
-                do {
-                    try instrument.writeRaw(Array(query.utf8) + eom)
-                    do {
-                        actual = Outcome(kind: "reply", reply: try instrument.read())
-                    } catch let error as DriverError where error.status == .timeout {
-                        actual = Outcome(kind: "timeout", reply: nil)
-                    }
-                } catch let error as DriverError where error.status != .timeout {
-                    actual = Outcome(kind: "error", reply: nil)
-                }
-                if Self.agree(expected, actual, random: step["random"] as? [String: Any]) {
+            for step in try Self.replay(steps, path: path, resource: resource, queryEOM: eom) {
+                if step.agrees {
                     same += 1
                 } else {
-                    let key = "\(file)|\(name)|\(query)"
+                    let key = "\(file)|\(name)|\(step.query)"
                     let reason = Self.knownDifferences[key]
-                    differences.append("\(key): pyvisa-sim \(expected), Litmus \(actual)" + (reason.map { " (known: \($0))" } ?? ""))
+                    differences.append("\(key): pyvisa-sim \(step.expected), Litmus \(step.actual)" + (reason.map { " (known: \($0))" } ?? ""))
                     if reason == nil {
-                        Issue.record("\(file), \(name) (\(resource)), \(query): pyvisa-sim answered \(expected), Litmus \(actual)")
+                        Issue.record("\(file), \(name) (\(resource)), \(step.query): pyvisa-sim answered \(step.expected), Litmus \(step.actual)")
                     }
                 }
             }
@@ -230,6 +246,70 @@ print(json.dumps({"path": path, "devices": out}))
         print("  \(file) | all | - | \(total) | \(identical) | \(String(format: "%.1f", share * 100)) %")
         for difference in differences { print("  difference: " + difference) }
         #expect(share >= Self.requiredAgreement)
+    }
+
+    /// Runs given queries through pyvisa + pyvisa-sim on one resource of a file: argv[1] the
+    /// file, argv[2] the resource, argv[3] a JSON list of queries. Prints the steps as
+    /// ``program`` does.
+    static let stepsProgram = #"""
+import json, sys, pyvisa
+rm = pyvisa.ResourceManager(sys.argv[1] + "@sim")
+inst = rm.open_resource(sys.argv[2])
+device = rm.visalib.sessions[inst.session].device
+inst.timeout = 10000
+inst.write_termination = ""
+inst.read_termination = "\n"
+out = []
+for q in json.loads(sys.argv[3]):
+    step = {"q": q, "random": None}
+    try:
+        inst.write_raw((q + "\n").encode())
+    except Exception:
+        out.append(dict(step, outcome="error", reply=None)); continue
+    if not device._output_buffers:
+        out.append(dict(step, outcome="timeout", reply=None)); continue
+    out.append(dict(step, outcome="reply", reply=inst.read()))
+print(json.dumps(out))
+"""#
+
+    /// Reply templates render as Python's `str.format` renders them, beyond the few the shipped
+    /// files use: each format spec below is a property getter, each value is set (as text,
+    /// converted by the property's type) and read back, through pyvisa-sim and through Litmus.
+    @Test func replyTemplatesFormatLikePython() throws {
+        let floatSpecs = [
+            "{}", "{:.2f}", "{:+.8E}", "{:g}", "{:.3g}", "{:e}", "{:10.3f}", "{:<10.1f}|", "{:^9.2f}", "{:08.2f}",
+            "{:,.2f}", "{:.0f}", "{:.1%}", "{:G}", "{: .4f}", "[{:>12}]",
+        ]
+        let intSpecs = ["{}", "{:d}", "{:+d}", "{:x}", "{:X}", "{:05d}", "{:,d}", "{:o}", "{:b}", "{:.2f}", "{:e}"]
+        let floatValues = ["0", "1", "-1", "0.5", "2.5", "1234.5678", "1e-05", "0.0001", "1e16", "123456789012.0", "-0.0", "3.14159e-10", "1e100", "7.000001"]
+        let intValues = ["0", "7", "-42", "1234567", "+3"]
+        var yaml = "spec: \"1.1\"\ndevices:\n  fmt:\n    error: ERROR\n    properties:\n"
+        var queries: [String] = []
+        for (kind, specs, values) in [("float", floatSpecs, floatValues), ("int", intSpecs, intValues)] {
+            for (i, spec) in specs.enumerated() {
+                let name = "\(kind.uppercased())\(i)"
+                let quoted = spec.replacingOccurrences(of: "\"", with: "\\\"")
+                yaml += "      \(name):\n        default: 0\n        getter: {q: \"\(name)?\", r: \"\(quoted)\"}\n"
+                yaml += "        setter: {q: \"\(name) {}\"}\n        specs: {type: \(kind)}\n"
+                for value in values { queries += ["\(name) \(value)", "\(name)?"] }
+            }
+        }
+        yaml += "resources:\n  ASRL1::INSTR: {device: fmt}\n"
+        let path = "\(TestPlugins.scratch)/pyvisa-sim-formats-\(UUID().uuidString).yaml"
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
+        let queryList = String(decoding: try JSONSerialization.data(withJSONObject: queries), as: UTF8.self)
+        let steps = try TestPython.json(Self.stepsProgram, [path, "ASRL1::INSTR", queryList]) as! [[String: Any]]
+        #expect(steps.count == queries.count)
+        // Every value is accepted and every getter answers: the comparison is of real replies.
+        let replies = steps.compactMap { $0["reply"] as? String }
+        #expect(replies.count == queries.count / 2)
+        #expect(!replies.contains("ERROR"))
+        let replayed = try Self.replay(steps, path: path, resource: "ASRL1::INSTR", queryEOM: Array("\n".utf8))
+        for step in replayed where !step.agrees {
+            Issue.record("\(step.query): pyvisa-sim \(step.expected), Litmus \(step.actual)")
+        }
+        let same = replayed.filter(\.agrees).count
+        print("pyvisa-sim format agreement: \(same) of \(replayed.count) replies identical (\(Set(replies).count) distinct replies), e.g. \(replies.prefix(40).map { JSONSerializationText.quote($0) }.joined(separator: " "))")
     }
 }
 
