@@ -30,7 +30,7 @@ struct PyVISASimFile: Sendable {
 
     struct Setter: Sendable {
         let property: String
-        let template: PythonFormat
+        /// Reads the command (`"!FREQ {:.2f}"`): its value field is "0", `{ch_id}` "ch_id".
         let parser: PythonFormatParser
         /// The reply when the value is accepted (nil: none).
         let reply: String?

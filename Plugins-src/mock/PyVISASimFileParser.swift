@@ -222,7 +222,7 @@ struct PyVISASimFileParser {
             let parser: PythonFormatParser
             do { parser = try template.parser() } catch { throw fail(setter, at + ["q"], "\(error.message); write the value field as {:d}, {:.3f} or {:s}") }
             let e = try setter.mapping?["e"].map { Self.unescape(try text($0, at + ["e"]).trimmingCharacters(in: Self.spaces)) }
-            component.setters.append(.init(property: name, template: template, parser: parser, reply: r, error: e))
+            component.setters.append(.init(property: name, parser: parser, reply: r, error: e))
         }
     }
 
