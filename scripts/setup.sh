@@ -32,11 +32,11 @@ command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is require
 # a venv in .venv, so the system Python stays untouched. LITMUS_PYTHON overrides it.
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
     # Independent peers for the transport tests: pyvisa-py (VXI-11, HiSLIP, socket and USBTMC
-    # clients), pyusb, and scpipy (an SCPI server).
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars, pyvisa, pyvisa_py, usb, scpipy" >/dev/null 2>&1; then
-        echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb and scpipy"
+    # clients), pyusb, scpipy (an SCPI server) and pyvisa-sim (its device files, to compare the sim driver with).
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars, pyvisa, pyvisa_py, usb, scpipy, pyvisa_sim" >/dev/null 2>&1; then
+        echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb, scpipy and pyvisa-sim"
         python3 -m venv .venv
-        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy
+        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy pyvisa-sim
     fi
 fi
 

@@ -64,6 +64,9 @@ import LitmusYAML
 /// file Litmus reads. Every error is `invalidArgument` with `file:line:column`, the key path and
 /// the fix.
 /// Scalars are read as written (`ON` stays the text "ON", not YAML 1.1's true).
+///
+/// A file with a top-level `spec:` key is a pyvisa-sim device file, read by
+/// ``PyVISASimFileParser`` with pyvisa-sim's meaning.
 struct SimDeviceParser {
     /// The file name (or `<built-in devices>`) in messages.
     let source: String
@@ -81,8 +84,15 @@ struct SimDeviceParser {
         }
     }
 
+    /// What a description file holds: devices in this format, or a pyvisa-sim file (told apart
+    /// by its top-level `spec:` key).
+    enum Description {
+        case devices([SimDevice])
+        case pyvisaSim(PyVISASimFile)
+    }
+
     /// Reads the description file at `path` (at most ``YAMLLimits/fileBytes`` of it).
-    static func load(path: String) throws -> [SimDevice] {
+    static func load(path: String) throws -> Description {
         let limits = try limits()
         let text: String
         do throws(YAMLInputError) {
@@ -94,19 +104,30 @@ struct SimDeviceParser {
         } catch {
             throw DriverFailure.invalidArgument("\(path):\(error.line):\(error.column): \(error.problem); \(error.fix)")
         }
-        return try SimDeviceParser(source: path).parse(text, limits: limits)
+        let parser = SimDeviceParser(source: path)
+        let root = try parser.compose(text, limits: limits)
+        if let root, root.mapping?["spec"] != nil {
+            return .pyvisaSim(try PyVISASimFileParser(source: path).parse(root))
+        }
+        return .devices(try parser.devices(root))
     }
 
     /// Parses description text, within `limits`.
     func parse(_ text: String, limits: YAMLLimits = YAMLLimits()) throws -> [SimDevice] {
-        let root: Node?
+        try devices(try compose(text, limits: limits))
+    }
+
+    private func compose(_ text: String, limits: YAMLLimits) throws -> Node? {
         do {
-            root = try YAMLInput.compose(text, limits: limits)
+            return try YAMLInput.compose(text, limits: limits)
         } catch let error as YAMLInputError {
             throw DriverFailure.invalidArgument("\(source):\(error.line):\(error.column): \(error.problem); \(error.fix)")
         } catch let error as YamlError {
             throw syntaxFailure(error)
         }
+    }
+
+    private func devices(_ root: Node?) throws -> [SimDevice] {
         guard let root, let top = root.mapping else {
             throw fail(root, [], "the file must be a mapping with a `devices:` key")
         }

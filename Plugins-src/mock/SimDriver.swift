@@ -3,7 +3,8 @@ import LitmusDriverKit
 
 /// The `sim` driver: simulated message-based SCPI instruments described in YAML (or the
 /// built-in `dmm` and `psu`), in the manner of pyvisa-sim. Resources are
-/// `SIM::<device>[::INSTR]`.
+/// `SIM::<device>[::INSTR]`; with a pyvisa-sim device file as `description`, `SIM::<a resource
+/// of the file>` (e.g. `SIM::ASRL1::INSTR`), answering as pyvisa-sim does.
 enum SimDriver {
     static let description = DriverDescription(
         id: "sim",
@@ -14,7 +15,7 @@ enum SimDriver {
         isSimulated: true,
         openOptions: [
             ParameterDescription(
-                "description", .string, help: "path of a YAML device-description file (default: built-in dmm and psu)",
+                "description", .string, help: "path of a YAML device-description file, or of a pyvisa-sim device file (then open SIM::<its resource>, e.g. SIM::ASRL1::INSTR); default: built-in dmm and psu",
                 optional: true),
             ParameterDescription(
                 "max_read_chunk", .i64, help: "at most this many bytes per read, to exercise reassembly",

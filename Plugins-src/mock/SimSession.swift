@@ -76,6 +76,9 @@ final class SimSession: DriverSession, MockExtensionSession {
     static let inputBufferCapacity = 1 << 20
 
     private let device: SimDevice
+    /// The device of a pyvisa-sim file, which answers instead of `device` (whose `eom` is the
+    /// response termination of the resource's interface).
+    private var pyvisaSim: PyVISASimResponder?
     private let resource: String
     private let services: HostServices
     /// The largest read (the `max_read_chunk` option).
@@ -104,20 +107,40 @@ final class SimSession: DriverSession, MockExtensionSession {
     private var trace: TraceLog<TraceEntry>
 
     init(_ request: DriverDescription.OpenRequest) throws {
-        let name = try ResourceName.parse(request.resource, scheme: "SIM", example: "SIM::dmm::INSTR")
         let source: String
         let devices: [SimDevice]
+        var pyvisaSim: PyVISASimResponder?
         if let path = request.options.string("description") {
             source = path
-            devices = try SimDeviceParser.load(path: path)
+            switch try SimDeviceParser.load(path: path) {
+            case .devices(let list): devices = list
+            case .pyvisaSim(let file):
+                // SIM::<a resource of the file>, e.g. SIM::ASRL1::INSTR.
+                let prefix = "SIM::"
+                guard request.resource.uppercased().hasPrefix(prefix), request.resource.count > prefix.count else {
+                    throw DriverFailure.invalidArgument(
+                        "\(JSONText.quoted(request.resource)) is not a SIM resource; open SIM::<resource of \(path)>, "
+                            + "e.g. SIM::\(file.resources.first?.resource ?? "ASRL1::INSTR")")
+                }
+                let (found, eom) = try file.device(for: String(request.resource.dropFirst(prefix.count)))
+                pyvisaSim = PyVISASimResponder(found)
+                devices = [SimDevice(name: found.name, identity: "", eom: Array(eom.utf8), dialogues: [], properties: [])]
+            }
         } else {
             source = BuiltinDevices.source
             devices = try BuiltinDevices.devices.get()
+        }
+        let name: String
+        if pyvisaSim != nil {
+            name = devices[0].name
+        } else {
+            name = try ResourceName.parse(request.resource, scheme: "SIM", example: "SIM::dmm::INSTR")
         }
         guard let device = devices.first(where: { $0.name == name }) else {
             throw DriverFailure.notFound(
                 "no device \"\(name)\" in \(source); devices: \(devices.map(\.name).joined(separator: ", "))")
         }
+        self.pyvisaSim = pyvisaSim
         let chunk = request.options.int("max_read_chunk") ?? Int64.max
         guard chunk >= 1 else { throw DriverFailure.invalidArgument("max_read_chunk must be 1 or more (got \(chunk))") }
         let limit = request.options.int("trace_limit") ?? Int64(TraceLog<TraceEntry>.defaultLimit)
@@ -143,7 +166,7 @@ final class SimSession: DriverSession, MockExtensionSession {
             while let newline = input.firstIndex(of: 0x0A) {
                 let message = input[..<newline]
                 input.removeSubrange(...newline)
-                process(stripTerminator(message))
+                try process(stripTerminator(message))
             }
             if input.count > Self.inputBufferCapacity {
                 input.removeAll()
@@ -151,7 +174,7 @@ final class SimSession: DriverSession, MockExtensionSession {
             }
         } else {
             for message in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                process(stripTerminator(message))
+                try process(stripTerminator(message))
             }
         }
         return bytes.count
@@ -202,10 +225,12 @@ final class SimSession: DriverSession, MockExtensionSession {
     // MARK: - Command processing
 
     /// One program message: its commands run in order and the replies of its queries, joined
-    /// with ';', become the pending response.
-    private func process(_ bytes: ArraySlice<UInt8>) {
+    /// with ';', become the pending response. A pyvisa-sim device answers as pyvisa-sim does
+    /// (``processPyVISASim(_:)``).
+    private func process(_ bytes: ArraySlice<UInt8>) throws {
         let message = String(decoding: bytes, as: UTF8.self)
         guard !message.allSatisfy(\.isSCPIWhitespace) else { return }
+        if pyvisaSim != nil { return try processPyVISASim(message) }
         if outputOffset < output.count && !stream {
             // IEEE 488.2: a new message before the response was read interrupts the query.
             push(.queryInterrupted)
@@ -242,21 +267,50 @@ final class SimSession: DriverSession, MockExtensionSession {
         lastOutcome = .answered
     }
 
+    /// A message to a pyvisa-sim device: each of its queries is answered on its own, each reply
+    /// ended by the interface's response termination; replies not yet read stay queued (no
+    /// IEEE 488.2 interruption, as in pyvisa-sim). A reply patch answers first.
+    private func processPyVISASim(_ message: String) throws {
+        lastMessage = message
+        let replies: [String]
+        if let patched = patchedReply(message) {
+            replies = [patched]
+        } else {
+            replies = try pyvisaSim!.respond(to: message)
+        }
+        guard !replies.isEmpty else {
+            lastOutcome = .command
+            return
+        }
+        if outputOffset == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputOffset = 0
+        }
+        for reply in replies { output += Array(reply.utf8) + device.eom }
+        lastOutcome = .answered
+    }
+
+    /// The reply of a patch for this command, counting the call.
+    private func patchedReply(_ text: Substring) -> String? {
+        let key = text.trimmingSCPIWhitespace().uppercased()
+        guard let i = patches.lastIndex(where: { $0.command == key }) else { return nil }
+        let reply = patches[i].reply
+        if patches[i].remaining > 0 {
+            patches[i].remaining -= 1
+            if patches[i].remaining == 0 { patches.remove(at: i) }
+        }
+        return reply
+    }
+
+    private func patchedReply(_ text: String) -> String? { patchedReply(text[...]) }
+
     /// Runs one command; returns its reply, or nil (a command, or an error was queued).
     /// Patches answer first, then the device's file: its dialogues, then its properties; the
     /// built-in commands last. The file wins: a dialogue (or a property getter) for a built-in
     /// command such as `*IDN?` gives the reply, while the built-in's effect on the device's
     /// state (`*RST` resets the properties, `*CLS` clears the error queue) still happens.
     private func execute(_ text: Substring, _ command: SCPICommand) -> SimDevice.Reply? {
-        let key = text.trimmingSCPIWhitespace().uppercased()
-        if let i = patches.lastIndex(where: { $0.command == key }) {
-            let reply = patches[i].reply
-            if patches[i].remaining > 0 {
-                patches[i].remaining -= 1
-                if patches[i].remaining == 0 { patches.remove(at: i) }
-            }
-            return .message(Array(reply.utf8))
-        }
+        if let reply = patchedReply(text) { return .message(Array(reply.utf8)) }
         // The built-in's effect happens first, so the file's answer sees the state after it.
         let builtin = Builtin.compiled.first(where: { $0.pattern.matches(command) }).map { run($0.builtin) }
         if let dialogue = device.dialogues.first(where: { $0.pattern.matches(command) }) {
