@@ -230,6 +230,11 @@ public final class StationRunner: @unchecked Sendable {
         if let promptSocket { env["LITMUS_PROMPT_SOCKET"] = promptSocket }
         if let sequence = options.sequence {
             env["LITMUS_SEQUENCE"] = sequence.hasPrefix("/") ? sequence : FileManager.default.currentDirectoryPath + "/" + sequence
+            // A sequenced suite admits its steps one at a time in the file's order, so every
+            // step must have started: lift Swift Testing's limit (2 x cores test cases at once).
+            if env["SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH"] == nil {
+                env["SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH"] = "1024"
+            }
         }
         return env
     }

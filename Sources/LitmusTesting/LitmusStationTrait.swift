@@ -155,6 +155,17 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
             Issue.record(Comment(rawValue: "sequence \(path) is not usable; \(test.name) was not run:\n\(report)"), sourceLocation: sourceLocation)
             return
         }
+        // The gate needs every step of the sequence started at once (each waits for its turn);
+        // Swift Testing runs at most 2 x cores test cases at a time unless told otherwise, so a
+        // longer sequence would stall until the gate's timeout. `litmus run` raises the width.
+        let width = environment[Self.parallelizationWidthVariable].flatMap(Int.init)
+        if width == nil || width! < gate.sequence.steps.count {
+            Issue.record(
+                Comment(
+                    rawValue: "sequence \(gate.sequence.id) has \(gate.sequence.steps.count) steps, which must all start at once to be admitted in the file's order, but Swift Testing runs \(width.map { "at most \($0)" } ?? "at most 2 x cores") test cases at a time; \(test.name) was not run. Fix: run it with `litmus run --sequence` (it sets \(Self.parallelizationWidthVariable)), or set \(Self.parallelizationWidthVariable)=\(max(64, gate.sequence.steps.count)) in the test's environment"),
+                sourceLocation: sourceLocation)
+            return
+        }
         let function_ = String(test.name.prefix { $0 != "(" })
         guard let (index, step) = gate.sequence.step(named: function_) else {
             try Test.cancel(Comment(rawValue: "not in sequence \(gate.sequence.id) (\(path))"))
@@ -177,6 +188,9 @@ public struct LitmusStationTrait: SuiteTrait, TestTrait, TestScoping {
         try await LitmusTestScope.runTest(
             test, options: options, sequence: (step, gate.outcomesSoFar), onOutcome: { outcome = $0 }, function)
     }
+
+    /// Swift Testing's limit on test cases run at once (its default is 2 x the cores).
+    static let parallelizationWidthVariable = "SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH"
 
     /// The options with the environment applied and paths resolved.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Resolved {

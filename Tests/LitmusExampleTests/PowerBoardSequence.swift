@@ -1,19 +1,22 @@
 // A suite whose order a station engineer edits: stations/sequences/power_board.yaml decides
 // which of these steps run, in which order, with what retry, stop-on-failure, role and run_if.
 //
-//   swift test --filter PowerBoardSequence                      (the default sequence below)
-//   litmus run --station stations/bench_mock.yaml --sequence other.yaml -- \
+//   litmus run --station stations/bench_mock.yaml --sequence stations/sequences/power_board.yaml -- \
 //     .build/debug/litmusPackageTests.xctest --testing-library swift-testing --filter PowerBoardSequence
 //
 // `.litmusSequenced` instead of `.serialized`: Swift Testing schedules the tests in parallel
 // and the station trait admits them one at a time in the file's order. A parameterized step
-// keeps its vectors in order with `.serialized` on the test itself.
+// keeps its vectors in order with `.serialized` on the test itself. Every step must start at
+// once for the gate to order them: `litmus run --sequence` lifts Swift Testing's limit on test
+// cases run at once (SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH), so this suite runs only
+// under a sequence (LITMUS_SEQUENCE), not in a plain `swift test` of the whole product.
 import Foundation
 import Litmus
 import LitmusTesting
 import Testing
 
 @Suite(
+    .enabled(if: ProcessInfo.processInfo.environment["LITMUS_SEQUENCE"] != nil),
     .litmusStation("stations/bench_mock.yaml", dutSerial: "EXAMPLE-SEQ-0001", autoPrompts: true),
     .litmusSequenced("stations/sequences/power_board.yaml"))
 struct PowerBoardSequence {

@@ -110,6 +110,7 @@ import Testing
         environment["LITMUS_SEQUENCE_TIMEOUT"] = "1"
         environment["LITMUS_DATA_DIR"] = dataDir
         environment["LITMUS_DUT_SERIAL"] = "SN-GHOST"
+        environment["SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH"] = "64"  // what litmus run sets
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let result = try TestPlugins.run(binary, ["--testing-library", "swift-testing", "--filter", "SequenceFixture"], environment: environment)
         #expect(result.status != 0, "the missing step fails the test product: \(result.output)")
@@ -118,6 +119,28 @@ import Testing
         #expect(steps.map { $0["step_name"] as! String } == ["powerOn", "ghost", "first"], "\(steps)")
         #expect(steps.map { $0["step_outcome"] as! String } == ["done", "errored", "done"], "\(steps)")
         #expect((steps[1]["step_error"] as? String)?.contains("\(sequence):3:11: step ghost of sequence board did not start within 1.0 s") == true, "\(steps[1])")
+    }
+
+    /// Swift Testing runs at most 2 x cores test cases at once by default: a sequence longer
+    /// than that would stall with every running case waiting for a step not yet started (seen
+    /// in the whole product's run). Run without `litmus run` and without the width, the
+    /// sequenced suite is refused at once with the fix instead.
+    @Test func aSequenceLongerThanSwiftTestingsParallelWidthIsRefusedWithTheFix() throws {
+        let dataDir = "\(TestPlugins.scratch)/sequence-width-\(UUID().uuidString)"
+        var environment = ProcessInfo.processInfo.environment.filter {
+            (!$0.key.hasPrefix("LITMUS_") || $0.key.hasPrefix("LITMUS_TEST_PLUGIN")) && $0.key != "SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH"
+        }
+        environment["LITMUS_LOCK_DIR"] = dataDir + "/locks"
+        environment["LITMUS_TESTING_FIXTURE"] = "sequence"
+        environment["LITMUS_SEQUENCE"] = try Self.write("steps:\n  - test: powerOn\n  - test: first\n")
+        environment["LITMUS_DATA_DIR"] = dataDir
+        environment["LITMUS_DUT_SERIAL"] = "SN-WIDTH"
+        let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let result = try TestPlugins.run(binary, ["--testing-library", "swift-testing", "--filter", "SequenceFixture"], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.output.contains("which must all start at once"), "\(result.output)")
+        #expect(result.output.contains("set SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=64"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: dataDir + "/runs"), "no step ran")
     }
 
     @Test func aSequenceIsNeverSilentlyIgnoredNorMissing() throws {
