@@ -173,10 +173,11 @@ public struct RunProgress: Sendable {
         return parts.joined(separator: " · ")
     }
 
-    /// A number in its shortest form (`3.3012`, `0.005`, `1e-09`).
+    /// A number for an operator: at most 10 significant digits, so binary noise in a computed
+    /// limit (0.005 x 0.9 = 0.0045000000000000005) reads as written (`3.3012`, `0.0045`, `1e-09`).
     static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
-        let text = "\(value)"
-        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        return String(format: "%.10g", value)
     }
 }
