@@ -1,4 +1,5 @@
 import Foundation
+import Litmus
 
 #if canImport(Glibc)
 import Glibc
@@ -43,49 +44,22 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `arguments[0]` (looked up on `PATH` when it has no slash) with `arguments` and
     /// exactly `environment`, standard input from /dev/null, standard output and error appended
-    /// to `output` (or inherited when nil).
+    /// to `output` (or inherited when nil), in a process group of its own (the core's one
+    /// spawner, `Litmus.ChildProcess`).
     ///
     /// - Throws: ``RunnerError`` when the program cannot be started (naming it and errno's text).
     public static func spawn(_ arguments: [String], environment: [String: String], output: String? = nil) throws -> ChildProcess {
         guard let program = arguments.first, !program.isEmpty else {
             throw RunnerError("no test command: give it after `--`, e.g. `litmus run --station s.yaml -- .build/debug/litmus-example`")
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group; default signal dispositions (the runner ignores some signals).
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var noMask = sigset_t()
-        sigemptyset(&noMask)
-        posix_spawnattr_setsigmask(&attributes, &noMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if let output {
-            // No O_CLOEXEC: this descriptor is the program's standard output and must survive exec.
-            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        // posix_spawnp looks the program up on the PATH of the runner, not of `environment`.
-        let status = posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
-        guard status == 0 else {
+        let pid: pid_t
+        do {
+            // posix_spawnp looks the program up on the PATH of the runner, not of `environment`.
+            pid = try Litmus.ChildProcess.spawn(
+                arguments, environment: environment, standardOutput: output.map { .file($0) } ?? .inherited, newProcessGroup: true)
+        } catch {
             throw RunnerError(
-                "cannot start the test command \(program): \(String(cString: strerror(status))). Fix: give the path of a built executable (e.g. .build/debug/litmus-example)")
+                "cannot start the test command \(program): \(String(cString: strerror(error.errno))). Fix: give the path of a built executable (e.g. .build/debug/litmus-example)")
         }
         let child = ChildProcess(pid: pid)
         let reaper = Thread { child.reap() }
@@ -96,16 +70,10 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Blocks in `waitpid` until the process ends (on the reaper thread).
     private func reap() {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR {
-                finish(.exited(-1))
-                return
-            }
+        switch Litmus.ChildProcess.waitForExit(pid) {
+        case .exited(let status): finish(.exited(status))
+        case .signaled(let signal): finish(.signaled(signal))
         }
-        // WIFEXITED / WTERMSIG, spelled out (the C macros are not imported).
-        let signal = status & 0x7f
-        finish(signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal))
     }
 
     private func finish(_ termination: Termination) {

@@ -75,12 +75,12 @@ struct DynamicLoaderMessage: Error {
 // MARK: - Files (channel store)
 
 /// A failed system call: which function, on what path, and `errno`.
-struct SystemCallError: Error, CustomStringConvertible, Sendable {
-    var function: String
-    var errno: Int32
-    var path: String
+package struct SystemCallError: Error, CustomStringConvertible, Sendable {
+    package var function: String
+    package var errno: Int32
+    package var path: String
 
-    var description: String {
+    package var description: String {
         let text = String(cString: strerror(errno))
         return path.isEmpty ? "\(function): \(text)" : "\(function)(\(path)): \(text)"
     }
