@@ -28,7 +28,7 @@ import Glibc
 /// same two system calls as a minimal C client (send, then one recv that sleeps until the
 /// reply arrives). Sends use `MSG_DONTWAIT` and fall back to `poll` with one deadline when the
 /// socket buffer is full. The hot path allocates nothing.
-final class SocketSession: DriverSession {
+final class SocketSession: CancellableSession {
     /// The timeout until the host sets one, in milliseconds.
     static let defaultTimeoutMs: UInt32 = 2000
     /// `clear` stops draining once nothing has arrived for this long.
@@ -304,15 +304,4 @@ extension SocketSession {
 
 /// The plugin's `litmus.cancel.v1` table: raw sockets shut their connection down so a blocked
 /// read returns; VXI-11 and HiSLIP sessions end their blocked call at their own deadline.
-/// Allocated once, never freed.
-nonisolated(unsafe) let lanCancelTable: UnsafeMutablePointer<litmus_cancel_v1> = {
-    let table = UnsafeMutablePointer<litmus_cancel_v1>.allocate(capacity: 1)
-    table.initialize(
-        to: litmus_cancel_v1(
-            struct_size: UInt32(MemoryLayout<litmus_cancel_v1>.size),
-            cancel: { session in
-                guard let session else { return }
-                (SessionBox.from(session).session as? SocketSession)?.cancel()
-            }))
-    return table
-}()
+nonisolated(unsafe) let lanCancelTable = SessionBox.makeCancelTable()

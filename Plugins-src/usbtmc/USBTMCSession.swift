@@ -4,7 +4,7 @@ import LitmusUSBTMCProtocol
 
 /// One open USBTMC / USB488 instrument: the claimed interface plus the protocol state
 /// machine (``USBTMCLink``) running over libusb.
-final class USBTMCSession: DriverSession {
+final class USBTMCSession: CancellableSession {
     let resource: USBTMCResource
     let services: HostServices
     private var claimed: ClaimedInterface?
@@ -183,15 +183,5 @@ struct USBTMCOptions {
 
 /// The plugin's `litmus.cancel.v1` table (``LITMUS_CANCEL_EXTENSION_V1``): the host calls it on
 /// SIGINT/SIGTERM so a read blocked on the device ends with an abort, and the session can be
-/// closed (interface released, kernel driver re-attached). Allocated once, never freed.
-nonisolated(unsafe) let usbtmcCancelTable: UnsafeMutablePointer<litmus_cancel_v1> = {
-    let table = UnsafeMutablePointer<litmus_cancel_v1>.allocate(capacity: 1)
-    table.initialize(
-        to: litmus_cancel_v1(
-            struct_size: UInt32(MemoryLayout<litmus_cancel_v1>.size),
-            cancel: { session in
-                guard let session else { return }
-                (SessionBox.from(session).session as? USBTMCSession)?.cancel()
-            }))
-    return table
-}()
+/// closed (interface released, kernel driver re-attached).
+nonisolated(unsafe) let usbtmcCancelTable = SessionBox.makeCancelTable()

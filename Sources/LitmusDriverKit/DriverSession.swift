@@ -91,3 +91,29 @@ public final class SessionBox {
         Unmanaged<SessionBox>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 }
+
+/// A session whose blocked call another thread can cancel: the host calls ``cancel()`` on
+/// SIGINT/SIGTERM (``SessionBox/makeCancelTable()``, the `litmus.cancel.v1` extension), and the
+/// blocked call then ends at once, failing.
+public protocol CancellableSession: DriverSession {
+    /// Makes the call blocked on this session (or the next one) end; called from another thread.
+    func cancel()
+}
+
+extension SessionBox {
+    /// A `litmus.cancel.v1` table (``LITMUS_CANCEL_EXTENSION_V1``) that cancels every session
+    /// of the plugin that is a ``CancellableSession`` and ignores the others. Make it once per
+    /// plugin (a global of the plugin's) and list it in the driver's extensions; it is never
+    /// freed.
+    public static func makeCancelTable() -> UnsafeMutablePointer<litmus_cancel_v1> {
+        let table = UnsafeMutablePointer<litmus_cancel_v1>.allocate(capacity: 1)
+        table.initialize(
+            to: litmus_cancel_v1(
+                struct_size: UInt32(MemoryLayout<litmus_cancel_v1>.size),
+                cancel: { session in
+                    guard let session else { return }
+                    (SessionBox.from(session).session as? any CancellableSession)?.cancel()
+                }))
+        return table
+    }
+}
