@@ -1,4 +1,5 @@
 import Foundation
+import Litmus
 
 #if canImport(Glibc)
 import Glibc
@@ -52,14 +53,9 @@ public final class PromptChannel: @unchecked Sendable {
     public init(path: String? = nil) throws {
         let path = path ?? "\(NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/")litmus-prompt-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
         self.path = path
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw RunnerError("prompt socket path \(path) is too long for a Unix socket; set TMPDIR to a shorter directory")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
+        guard var address = System.unixSocketAddress(path) else {
+            throw RunnerError(
+                "prompt socket path \(path) is longer than a Unix socket path may be (\(System.unixSocketPathLimit) bytes); set TMPDIR to a shorter directory")
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RunnerError("cannot make the prompt socket: \(String(cString: strerror(errno)))") }

@@ -156,14 +156,8 @@ public struct SocketPromptHandler: PromptHandler {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw PromptError("cannot make a socket for the runner's prompt channel: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw PromptError("LITMUS_PROMPT_SOCKET=\(path) is longer than a socket path may be (\(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
+        guard var address = System.unixSocketAddress(path) else {
+            throw PromptError("LITMUS_PROMPT_SOCKET=\(path) is longer than a socket path may be (\(System.unixSocketPathLimit) bytes)")
         }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Thin wrappers over the system calls the loader uses; one place to read them.
-enum System {
+package enum System {
     /// `dlopen(path, RTLD_NOW | RTLD_LOCAL)`; the text of `dlerror()` on failure.
     static func dlopenLocal(_ path: String) -> Result<UnsafeMutableRawPointer, DynamicLoaderMessage> {
         _ = dlerror()
@@ -334,4 +334,22 @@ extension System {
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+extension System {
+    /// `path` as a Unix-domain socket address (the prompt channel's, on both its ends); nil
+    /// when the path is longer than a socket address holds (``unixSocketPathLimit`` bytes).
+    package static func unixSocketAddress(_ path: String) -> sockaddr_un? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count <= unixSocketPathLimit else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return address
+    }
+
+    /// The longest socket path, in bytes (the address's room less its final NUL).
+    package static var unixSocketPathLimit: Int { MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 }
 }
