@@ -10,17 +10,7 @@ import Testing
 @Suite struct StationReferenceTests {
     /// Runs `litmus` in `directory` (a real child process with its own working directory).
     static func litmus(_ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPlugins.buildDirectory + "/litmus")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try TestPlugins.run(TestPlugins.buildDirectory + "/litmus", arguments, in: directory)
     }
 
     @Test func stationNamedWithoutADirectoryOpensFromItsOwnDirectory() throws {

@@ -85,13 +85,14 @@ enum TestPlugins {
     }
 
     /// Runs a program and returns its exit status and combined output.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
-        -> (status: Int32, output: String)
-    {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: String? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
