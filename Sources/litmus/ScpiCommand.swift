@@ -63,7 +63,25 @@ struct ScpiCommand: ParsableCommand {
     @Flag(help: "Load the plugin directories a role's station file names (plugin_paths): only for a station file you trust.")
     var allowStationPlugins = false
 
+    @Flag(help: "Trace every write and read (time, direction, bytes as text and hex) on standard error.")
+    var trace = false
+
+    @Option(
+        name: .customLong("trace-file"),
+        help: ArgumentHelp("Append the I/O trace to this file instead (as LITMUS_IO_TRACE=<file> does).", valueName: "path"))
+    var traceFile: String?
+
     func run() throws {
+        if let traceFile {
+            do {
+                IOTrace.shared = try IOTrace(path: traceFile)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        } else if trace {
+            IOTrace.shared = IOTrace.standardError()
+        }
         let registry = DriverRegistry()
         registry.loadSearchPath(DriverRegistry.searchPath(extra: DriverRegistry.absolutePaths(pluginPaths)))
         let session: ScpiSession

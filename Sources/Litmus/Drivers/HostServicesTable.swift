@@ -1,4 +1,5 @@
 import CLitmusDriverABI
+import Foundation
 import Logging
 
 /// The host-owned object behind `litmus_error *`: filled by the driver through `error_set`.
@@ -47,6 +48,10 @@ struct ResultSlot {
 final class PluginLogContext: @unchecked Sendable {
     let logger: Logger
     let pluginPath: String
+    /// ``threshold()``'s cache: the level for ``LogLevels/generation``.
+    let cacheLock = NSLock()
+    var cachedGeneration = -1
+    var cachedLevel = Logger.Level.info
     init(logger: Logger, pluginPath: String) {
         self.logger = logger
         self.pluginPath = pluginPath
@@ -64,16 +69,21 @@ enum HostServicesTable {
         t.log = { ctx, level, component, msg, len in
             guard let ctx else { return }
             let context = Unmanaged<PluginLogContext>.fromOpaque(ctx).takeUnretainedValue()
-            let text = msg.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""
             let comp = component.map { String(cString: $0) } ?? "driver"
-            context.logger.log(
-                level: hostLogLevel(level), "\(comp): \(text)",
-                metadata: ["plugin": .string(context.pluginPath)])
+            // The levels are per driver (LITMUS_LOG, --log-level), not the logger's own.
+            guard context.shows(hostLogLevel(level), component: comp) else { return }
+            let text = msg.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""
+            // Straight to the handler: the level was decided above, maybe below the logger's own.
+            context.logger.handler.log(
+                event: LogEvent(
+                    level: hostLogLevel(level), message: "\(comp): \(text)",
+                    metadata: ["plugin": .string(context.pluginPath)], source: "Litmus", file: #fileID,
+                    function: #function, line: #line))
         }
         t.log_enabled = { ctx, level in
             guard let ctx else { return 0 }
             let context = Unmanaged<PluginLogContext>.fromOpaque(ctx).takeUnretainedValue()
-            return context.logger.logLevel <= hostLogLevel(level) ? 1 : 0
+            return hostLogLevel(level) >= context.threshold() ? 1 : 0
         }
         t.error_set = { err, status, vendor, msg, len in
             guard let err else { return }

@@ -53,6 +53,13 @@ public final class Instrument: @unchecked Sendable {
     /// the default of every Litmus transport driver.
     public static let defaultTimeoutMs: UInt32 = 2000
 
+    /// Where every write and read of this instrument is traced; nil: not traced. Starts as
+    /// ``IOTrace/shared`` (`LITMUS_IO_TRACE`, `litmus scpi --trace`).
+    public var ioTrace: IOTrace? {
+        get { lock.withLock { _ioTrace } }
+        set { lock.withLock { _ioTrace = newValue } }
+    }
+
     /// Hooks around every typed call, outermost first (events, locks, overrides).
     public var interceptors: [any CallInterceptor] {
         get { lock.withLock { _interceptors } }
@@ -75,6 +82,7 @@ public final class Instrument: @unchecked Sendable {
     /// left (restored when the operation ends); nil when it is `_timeoutMs`.
     private var shortenedDriverTimeout: UInt32?
     private var _interceptors: [any CallInterceptor] = []
+    private var _ioTrace: IOTrace? = IOTrace.shared
     private let table: OperationTable
     /// Operations at or past this index are host operations (`hostOperations[i - nativeCount]`).
     private let nativeCount: Int
@@ -340,6 +348,9 @@ public final class Instrument: @unchecked Sendable {
         let status = bytes.withUnsafeBufferPointer { buf in
             vt.write!(s, buf.baseAddress, buf.count, &written, slots.errorPointer)
         }
+        if let trace = _ioTrace {
+            bytes.withUnsafeBytes { trace.record(context, .write, UnsafeRawBufferPointer(rebasing: $0.prefix(max(0, min(written, bytes.count))))) }
+        }
         if status < 0 { throw slots.failure(status, context: "\(context) write") }
         if written != bytes.count {
             throw DriverError(
@@ -380,9 +391,11 @@ public final class Instrument: @unchecked Sendable {
             if let fn = vt.query, input.isEmpty {
                 slots.result.pointee.reset()
                 let status = bytes.withUnsafeBufferPointer { fn(s, $0.baseAddress, $0.count, slots.resultPointer, slots.errorPointer) }
+                _ioTrace?.record(context, .write, bytes)
                 if status < 0 { throw slots.failure(status, context: "\(context) query \(command)") }
                 var reply = slots.result.pointee.bytes
                 if slots.result.pointee.type != .string && slots.result.pointee.type != .bytes { reply = [] }
+                _ioTrace?.record(context, .read, reply)
                 if let t = _readTermination, reply.count >= t.count, Array(reply.suffix(t.count)) == t {
                     reply.removeLast(t.count)
                 }
@@ -462,6 +475,9 @@ public final class Instrument: @unchecked Sendable {
         let status = try driverRead(
             s, space.baseAddress!.assumingMemoryBound(to: UInt8.self), space.count, &got, deadline, what: what,
             received: input.count)
+        if let trace = _ioTrace, got > 0 {
+            trace.record(context, .read, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(space).prefix(min(got, space.count))))
+        }
         if status < 0 { throw slots.failure(status, context: "\(context) \(what)") }
         input.commit(min(got, space.count), end: status == LITMUS_OK)
     }
@@ -524,6 +540,9 @@ public final class Instrument: @unchecked Sendable {
                 } catch {
                     failure = error
                     return
+                }
+                if let trace = _ioTrace, got > 0 {
+                    trace.record(context, .read, UnsafeRawBufferPointer(start: buf.baseAddress! + have, count: min(got, count - have)))
                 }
                 if status < 0 {
                     failure = slots.failure(status, context: "\(context) read (\(have) of \(count) bytes received)")

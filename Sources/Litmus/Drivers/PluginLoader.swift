@@ -111,7 +111,10 @@ enum PluginLoader {
         }
         loaderLock.lock()
         defer { loaderLock.unlock() }
-        return try DescriptorValidator(path: path, info: info, services: services).validate()
+        let plugin = try DescriptorValidator(path: path, info: info, services: services).validate()
+        // Per-driver log levels (LITMUS_LOG=<driver id>=debug) find the plugin by these names.
+        LogLevels.register(pluginPath: path, pluginName: plugin.name, driverIDs: plugin.drivers.map(\.id))
+        return plugin
     }
 
     /// The host information handed to one plugin; lives until process exit.
