@@ -25,10 +25,15 @@ public final class DriverRegistry: @unchecked Sendable {
     private var _drivers: [String: DriverInfo] = [:]
     private var _diagnostics: [PluginLoadError] = []
     private var ambiguous: [String: [String]] = [:]
+    private var _schemePriorities: [String: String]
     let logger: Logger
 
-    public init(logger: Logger = Logger(label: "litmus.drivers")) {
+    public init(
+        logger: Logger = Logger(label: "litmus.drivers"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.logger = logger
+        self._schemePriorities = Self.parseSchemePriorities(environment[Self.schemeDriversVariable])
     }
 
     /// Plugins loaded so far, in load order.
@@ -196,6 +201,9 @@ public final class DriverRegistry: @unchecked Sendable {
         }
         let drivers = self.drivers
         let matching = drivers.filter { $0.schemes.contains { $0.uppercased() == name.scheme } }
+        if matching.count > 1, let chosen = preferredDriver(scheme: name.scheme, among: matching) {
+            return chosen
+        }
         switch matching.count {
         case 1:
             return matching[0]
@@ -209,8 +217,81 @@ public final class DriverRegistry: @unchecked Sendable {
         default:
             throw DriverError(
                 .invalidArgument,
-                "several drivers open '\(resource)': \(matching.map(\.id).joined(separator: ", ")); name one explicitly",
+                "several drivers open '\(resource)': \(matching.map(\.id).joined(separator: ", ")), and none has priority for "
+                    + "\(name.scheme). Fix: name one with `driver:` in the station role (--driver on the command line), or set "
+                    + "\(Self.schemeDriversVariable)=\(name.scheme)=<driver id>",
                 context: "driver registry")
+        }
+    }
+
+    /// The environment variable that says which driver opens a scheme's resources when several
+    /// claim it: `LITMUS_SCHEME_DRIVERS=TCPIP=lan,ACME=acme-psu`.
+    public static let schemeDriversVariable = "LITMUS_SCHEME_DRIVERS"
+
+    /// The driver that opens each VISA interface's resources when another plugin claims the
+    /// scheme too: Litmus's own transport. A plugin that also claims `TCPIP` therefore never
+    /// takes over the TCPIP resources of stations that do not name it.
+    public static let standardSchemeDrivers: [String: String] = [
+        "TCPIP": "lan", "USB": "usbtmc", "ASRL": "serial", "SIM": "sim", "MOCK": "mock",
+    ]
+
+    /// Which driver has priority for a scheme several drivers claim: ``schemeDriversVariable``
+    /// (set at init from the environment; assign to change), then ``standardSchemeDrivers``.
+    public var schemePriorities: [String: String] {
+        get { lock.withLock { _schemePriorities } }
+        set { lock.withLock { _schemePriorities = Dictionary(newValue.map { ($0.key.uppercased(), $0.value) }, uniquingKeysWith: { $1 }) } }
+    }
+
+    /// `TCPIP=lan,ACME=acme-psu` as scheme -> driver id; malformed entries are skipped.
+    static func parseSchemePriorities(_ text: String?) -> [String: String] {
+        var out: [String: String] = [:]
+        for entry in (text ?? "").split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty { out[parts[0].uppercased()] = parts[1] }
+        }
+        return out
+    }
+
+    /// The driver among `matching` (several claim `scheme`) that has priority, if any.
+    func preferredDriver(scheme: String, among matching: [DriverInfo]) -> DriverInfo? {
+        for id in [schemePriorities[scheme], Self.standardSchemeDrivers[scheme]].compactMap({ $0 }) {
+            if let d = matching.first(where: { $0.id == id }) { return d }
+        }
+        return nil
+    }
+
+    /// A scheme several loaded drivers claim.
+    public struct SchemeConflict: Sendable, Equatable {
+        public var scheme: String
+        /// Every driver claiming it, sorted.
+        public var drivers: [String]
+        /// The one that opens its resources when a role names none; nil: such a resource is
+        /// an error until a role names its driver.
+        public var preferred: String?
+        /// Why `preferred` was chosen.
+        public var reason: String
+    }
+
+    /// Schemes claimed by more than one loaded driver, and who wins each (for `drivers list`).
+    public var schemeConflicts: [SchemeConflict] {
+        let drivers = self.drivers
+        var claims: [String: [String]] = [:]
+        for d in drivers {
+            for scheme in Set(d.schemes.map { $0.uppercased() }) { claims[scheme, default: []].append(d.id) }
+        }
+        let priorities = schemePriorities
+        return claims.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { scheme, ids in
+            let matching = drivers.filter { ids.contains($0.id) }
+            let chosen = preferredDriver(scheme: scheme, among: matching)?.id
+            let reason: String
+            if let chosen, priorities[scheme] == chosen {
+                reason = "\(Self.schemeDriversVariable) names it"
+            } else if chosen != nil {
+                reason = "the Litmus transport for \(scheme)"
+            } else {
+                reason = "no driver has priority: roles must name one with `driver:`"
+            }
+            return SchemeConflict(scheme: scheme, drivers: ids.sorted(), preferred: chosen, reason: reason)
         }
     }
 

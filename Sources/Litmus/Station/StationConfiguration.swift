@@ -245,7 +245,9 @@ public struct StationConfiguration: Sendable {
                             fix: "\(hint)roles: \(roleNames.joined(separator: ", "))"))
                     continue
                 }
-                if let channel = c.channel, let resolved = role(inst.role), let valid = resolved.channels, !valid.contains(channel) {
+                if let channel = c.channel, let resolved = role(inst.role), let valid = resolved.channels,
+                    !valid.contains(ChannelRule.normalized(channel, among: valid))
+                {
                     let hint = Suggest.closest(to: channel, in: valid).map { "did you mean \"\($0)\"? " } ?? ""
                     reader.fail(
                         at("channel").error(
@@ -451,10 +453,20 @@ public struct ResolvedInstrument: Sendable {
             channels = profile.channels
             channelSource = "profile \(profile.id)"
         } else if let driver {
-            let choices = driver.operations.flatMap(\.params).filter(\.isChannel).compactMap(\.choices)
-            if !choices.isEmpty {
-                channels = Array(Set(choices.flatMap { $0 })).sorted()
+            // Channel parameters of any type (ChannelRule): choices, or the integers of a range.
+            let params = driver.operations.flatMap(\.params).filter(ChannelRule.isChannel)
+            let known = params.map(ChannelRule.values).filter { !$0.isEmpty }
+            if !known.isEmpty {
+                var seen: [String] = []
+                for value in known.joined() where !seen.contains(value) { seen.append(value) }
+                channels = seen
                 channelSource = "driver \(driver.id)"
+            } else if let unknown = params.first {
+                reader.warn(
+                    at(inst.driver != nil ? "driver" : "resource").error(
+                        "driver \"\(driver.id)\" has channel parameter \"\(unknown.name)\" (\(unknown.type)) without choices or a range, "
+                            + "so the fixture's channels of role \(inst.role) are not checked",
+                        fix: "declare the channels: choices for a string channel, a range (e.g. 1...2) for an integer one"))
             }
         }
 
