@@ -40,8 +40,12 @@ struct DriversCommand: ParsableCommand {
                     ]
                 }
                 let problems = registry.diagnostics.map(\.description)
+                let conflicts: [[String: Any]] = registry.schemeConflicts.map {
+                    ["scheme": $0.scheme, "drivers": $0.drivers, "preferred": $0.preferred ?? NSNull(), "reason": $0.reason]
+                }
                 let data = try JSONSerialization.data(
-                    withJSONObject: ["drivers": rows, "problems": problems], options: [.prettyPrinted, .sortedKeys])
+                    withJSONObject: ["drivers": rows, "problems": problems, "scheme_conflicts": conflicts],
+                    options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
@@ -52,6 +56,20 @@ struct DriversCommand: ParsableCommand {
                     [$0.id, $0.version, $0.vendor, $0.schemes.joined(separator: ","), "\($0.operations.count)", $0.pluginPath]
                 }
                 print(Table.render(header: ["DRIVER", "VERSION", "VENDOR", "SCHEMES", "OPS", "FILE"], rows: rows))
+            }
+            for c in registry.schemeConflicts {
+                let others = c.drivers.filter { $0 != c.preferred }
+                if let preferred = c.preferred {
+                    print(
+                        "scheme \(c.scheme) is claimed by \(c.drivers.joined(separator: ", ")): its resources open with \(preferred) "
+                            + "(\(c.reason)); a station role names `driver: \(others.joined(separator: "|"))` to use "
+                            + "\(others.count == 1 ? "the other" : "another")")
+                } else {
+                    print(
+                        "scheme \(c.scheme) is claimed by \(c.drivers.joined(separator: ", ")) and none has priority: every role "
+                            + "with a \(c.scheme) resource must name its driver (`driver:`), or set "
+                            + "\(DriverRegistry.schemeDriversVariable)=\(c.scheme)=<driver id>")
+                }
             }
             for problem in registry.diagnostics {
                 printError("warning: \(problem)")
@@ -100,23 +118,99 @@ struct DriversCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Conformance-check plugin files: load, validate, open the self-test resource, exercise operations.",
-            discussion: "Exits non-zero when any check fails.")
-        @Argument(help: "Plugin files (.so) to check.") var files: [String]
+            abstract: "Conformance-check drivers: load, validate, identify, exercise operations safely, probe error paths.",
+            discussion: """
+                Each target is a plugin file (.so, or any path with a '/') or a driver id found on the plugin \
+                search path. The check opens the driver's self-test resource, or --resource for the drivers \
+                that claim its scheme. Operations flagged as writing run only with --allow-writes, and then \
+                settings with a getter are put back and every output is left off; --read-only runs only \
+                operations flagged as reading (no clear, trigger or profile init). An instrument's identity \
+                comes from the driver's `identify` operation when it declares one, else *IDN?, and the reply \
+                is judged (an error reply such as "E03 SYNTAX" fails). Error paths: a unit that is not \
+                there, bad arguments, a read timeout, calls after close, a TCP peer that closes.
+                Exits non-zero when any check fails. --json prints one JSON object for CI.
+                """)
+        @OptionGroup var search: SearchOptions
+        @Argument(help: "Plugin files (.so) or driver ids to check.") var targets: [String]
+        @Option(help: "Check on this resource instead of the self-test resource (e.g. TCPIP0::10.0.0.7::5025::SOCKET).")
+        var resource: String?
+        @Option(
+            name: [.customShort("o"), .customLong("option")],
+            help: ArgumentHelp("An open option for --resource, typed by the driver's declaration (repeatable).", valueName: "key=value"))
+        var options: [String] = []
+        @Option(help: "An instrument profile (.yaml) whose operations are checked over the driver's message interface.")
+        var profile: String?
+        @Flag(help: "Change nothing: run only operations flagged as reading; no clear, trigger or profile init.")
+        var readOnly = false
+        @Flag(help: "Also run operations flagged as writing (settings restored where a getter exists, outputs left off).")
+        var allowWrites = false
+        @Flag(help: "Print one JSON object: {\"passed\", \"mode\", \"reports\": [{path, passed, counts, checks}]}.")
+        var json = false
 
         func validate() throws {
-            if files.isEmpty { throw ValidationError("name at least one plugin file, e.g. .build/debug/liblitmus-mock.so") }
+            if targets.isEmpty {
+                throw ValidationError("name at least one plugin file or driver id, e.g. .build/debug/liblitmus-mock.so or lan")
+            }
+            if readOnly && allowWrites { throw ValidationError("--read-only and --allow-writes exclude each other; choose one") }
         }
 
         func run() throws {
             SignalCleanup.install()  // Ctrl-C during a check: the self-test sessions are interrupted and closed
-            var failed = false
-            for file in files {
-                let report = ConformanceCheck.run(pluginAt: file)
-                print(report.rendered(color: isatty(STDOUT_FILENO) != 0))
-                if !report.passed { failed = true }
+            var settings = ConformanceCheck.Options(mode: readOnly ? .readOnly : allowWrites ? .allowWrites : .noWrites)
+            settings.resource = resource
+            if let profile {
+                let reader = ConfigReader()
+                guard let loaded = InstrumentProfile.load(path: profile, reader: reader) else {
+                    for e in reader.report.errors { printError("error: \(e)") }
+                    throw ExitCode.failure
+                }
+                for e in reader.report.errors { printError("error: \(e)") }
+                if !reader.report.errors.isEmpty { throw ExitCode.failure }
+                settings.profile = loaded
             }
-            if failed { throw ExitCode.failure }
+            var registry: DriverRegistry?
+            var reports: [ConformanceCheck.Report] = []
+            for target in targets {
+                if target.contains("/") || target.hasSuffix(".so") || target.hasSuffix(".dylib") {
+                    if !options.isEmpty, let resource {
+                        // Open options are typed by the driver, known once the file is loaded.
+                        let probe = DriverRegistry()
+                        if let plugin = try? probe.loadPlugin(at: target),
+                            let d = plugin.drivers.first(where: { ConformanceCheck.claims($0, resource) })
+                        {
+                            settings.openOptions = try parseOptions(d)
+                        }
+                    }
+                    reports.append(ConformanceCheck.run(pluginAt: target, options: settings))
+                    continue
+                }
+                if registry == nil { registry = search.loadRegistry() }
+                let driver: DriverInfo
+                do {
+                    driver = try registry!.driver(id: target)
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode.failure
+                }
+                if resource != nil { settings.openOptions = try parseOptions(driver) }
+                reports.append(ConformanceCheck.run(driver: driver, registry: registry!, options: settings))
+            }
+            let passed = reports.allSatisfy(\.passed)
+            if json {
+                print("{\"passed\":\(passed),\"mode\":\"\(settings.mode.rawValue)\",\"reports\":[\(reports.map { $0.json() }.joined(separator: ","))]}")
+            } else {
+                for report in reports { print(report.rendered(color: isatty(STDOUT_FILENO) != 0)) }
+            }
+            if !passed { throw ExitCode.failure }
+        }
+
+        private func parseOptions(_ driver: DriverInfo) throws -> [String: InstrumentValue] {
+            do {
+                return try OpenOptions.parse(options, driver: driver)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
         }
     }
 }

@@ -133,10 +133,12 @@ public enum SCPIResponse {
 }
 
 extension Instrument {
-    /// Reads the instrument's identity: `*IDN?` on message-based sessions, else the driver's
-    /// `identify` operation.
+    /// Reads the instrument's identity: the driver's (or profile's) `identify` operation when
+    /// it declares one (an instrument that does not speak IEEE 488.2 answers `*IDN?` with an
+    /// error), else `*IDN?` on message-based sessions.
     public func identify() throws -> InstrumentIdentity {
-        if driver.isMessageBased && emulatedDriver == nil {
+        let declared = operations.contains(where: { $0.name == "identify" })
+        if !declared && driver.isMessageBased && emulatedDriver == nil {
             return InstrumentIdentity(idn: try query("*IDN?"))
         }
         guard operations.contains(where: { $0.name == "identify" }) else {
