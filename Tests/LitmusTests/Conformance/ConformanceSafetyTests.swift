@@ -56,6 +56,23 @@ import Testing
         #expect(outcomes["profile init"] == "skipped", "\(outcomes)")
     }
 
+    /// The same on the shipped simulated supply (the sim driver answering the shipped profile),
+    /// proved by the host's I/O trace: only queries went to the instrument.
+    @Test func readOnlyCheckOfTheSimulatedPSUWritesNothing() throws {
+        let trace = TestPlugins.scratch + "/sim-trace-\(UUID().uuidString).log"
+        var env = ProcessInfo.processInfo.environment
+        env["LITMUS_IO_TRACE"] = trace
+        let r = try check(
+            ["sim", "--resource", "SIM::psu::INSTR", "-o", "description=\(TestPlugins.packageRoot)/stations/sim/bench_devices.yaml",
+             "--profile", Self.psuProfile, "--read-only", "--json"], environment: env)
+        #expect(r.status == 0, "\(r.output)\n\(r.json)")
+        let sent = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains(" write ") }
+            .compactMap { $0.split(separator: "\"").dropFirst().first.map { $0.replacingOccurrences(of: "\\n", with: "") } }
+        #expect(sent.contains("*IDN?") && sent.contains("INST:NSEL 1;:MEAS:VOLT?"), "\(sent)")
+        #expect(Self.writes(in: sent).isEmpty, "\(sent)")
+    }
+
     @Test func writesRunOnlyWithTheFlagAndOutputsAreLeftOff() throws {
         // Without --allow-writes (and without --read-only): still no write.
         let untouched = try FakePSU()
