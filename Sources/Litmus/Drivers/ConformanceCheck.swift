@@ -81,6 +81,7 @@ public enum ConformanceCheck {
         report.add(
             id, "descriptor", .passed,
             "\(driver.operations.count) operations, \(driver.openOptions.count) open options, schemes \(driver.schemes.joined(separator: ",")), supports \(driver.supports)")
+        InstrumentClass.report(driver, into: &report)
         if driver.supports.contains(.discover) {
             record(id, "discover", &report) {
                 let found = try driver.discover()
