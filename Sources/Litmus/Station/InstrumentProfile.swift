@@ -42,6 +42,27 @@ import Yams
 /// Every `{placeholder}` of a template names a parameter and every parameter appears in the
 /// template; `{{` and `}}` are literal braces. A template of a `write` sends no query; that of
 /// a `query` or `query_block` sends exactly one, as its last command.
+///
+/// An instrument that speaks a plain line protocol instead of SCPI is described with
+/// `protocol: line` (no `?` rules), `termination`, `acknowledge` (the reply each write reads
+/// back), `error_reply` (a reply that fails the call with the instrument's text) and, per
+/// operation, `reply` (a ``ReplyPattern`` whose typed capture is the result):
+///
+/// ```yaml
+/// protocol: line
+/// termination: "\r"
+/// acknowledge: "OK"
+/// error_reply: "E{code:integer} {message:string}"
+/// operations:
+///   measure_voltage:
+///     query: "VOUT{channel}"
+///     reply: "V{channel}={value:number V}"
+///     params: {channel: {type: string, channel: true, default: "1"}}
+///     returns: f64
+/// ```
+///
+/// `classes: [dc_power_supply]` promises the operations of an ``InstrumentClass``; the profile
+/// is checked against each class when it is read.
 public struct InstrumentProfile: Sendable, Equatable {
     /// Glob patterns (`*` any run, `?` one character, case-insensitive) the instrument's
     /// `*IDN?` must match; a field left nil matches anything.
