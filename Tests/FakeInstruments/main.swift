@@ -5,12 +5,14 @@
 //   litmus-fake-instruments socket [--port N] [--serial S]     raw SCPI socket
 //   litmus-fake-instruments vxi11 [--port N]                   VXI-11 (--port is the portmapper's)
 //   litmus-fake-instruments hislip [--port N]                  HiSLIP
+//   litmus-fake-instruments line-psu [--port N] [--log FILE]   a two-output supply, plain line protocol
 import Foundation
 
 let usage = """
     usage: litmus-fake-instruments socket [--port N] [--serial S] [--ipv6] [--fault KIND]   raw SCPI socket
            litmus-fake-instruments vxi11 [--port N] [options]     VXI-11 (--port is the portmapper's)
            litmus-fake-instruments hislip [--port N] [options]    HiSLIP
+           litmus-fake-instruments line-psu [--port N] [--log FILE]   a non-SCPI two-output supply
     Each server prints `port <n>` once it listens and serves until its standard input closes.
     An unknown option is an error that names the options of that server.
     """
@@ -41,7 +43,8 @@ switch command {
 case "socket": SocketServer.main(rest)
 case "vxi11": VXI11Server.main(rest)
 case "hislip": HiSLIPServer.main(rest)
+case "line-psu": LinePSUServer.main(rest)
 default:
-    FileHandle.standardError.write(Data("error: unknown server '\(command)'; use socket, vxi11 or hislip\n\(usage)\n".utf8))
+    FileHandle.standardError.write(Data("error: unknown server '\(command)'; use socket, vxi11, hislip or line-psu\n\(usage)\n".utf8))
     exit(2)
 }

@@ -206,6 +206,10 @@ public enum ConformanceCheck {
         run.add(
             "descriptor", .passed,
             "\(driver.operations.count) operations, \(driver.openOptions.count) open options, schemes \(driver.schemes.joined(separator: ",")), supports \(driver.supports)")
+        // The instrument classes the driver declares (`class:<id>` in instrument_types), one
+        // line each, checked against the class's operation set (a profile's classes are checked
+        // when the profile is read).
+        InstrumentClass.report(driver, into: &run.report)
         let unflagged = driver.operations.filter { !$0.flags.contains(.reads) && !$0.flags.contains(.writes) }
         if !unflagged.isEmpty {
             run.add(
@@ -287,7 +291,6 @@ public enum ConformanceCheck {
             }
         }
         checkOperations(run, instrument)
-        checkClasses(ClassCheckContext(driver: driver, instrument: instrument, profile: options.profile, mode: options.mode), run)
         if let mock = instrument.mock {
             run.record("mock trace") {
                 let entries = try mock.trace()

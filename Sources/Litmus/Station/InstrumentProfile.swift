@@ -42,6 +42,27 @@ import Yams
 /// Every `{placeholder}` of a template names a parameter and every parameter appears in the
 /// template; `{{` and `}}` are literal braces. A template of a `write` sends no query; that of
 /// a `query` or `query_block` sends exactly one, as its last command.
+///
+/// An instrument that speaks a plain line protocol instead of SCPI is described with
+/// `protocol: line` (no `?` rules), `termination`, `acknowledge` (the reply each write reads
+/// back), `error_reply` (a reply that fails the call with the instrument's text) and, per
+/// operation, `reply` (a ``ReplyPattern`` whose typed capture is the result):
+///
+/// ```yaml
+/// protocol: line
+/// termination: "\r"
+/// acknowledge: "OK"
+/// error_reply: "E{code:integer} {message:string}"
+/// operations:
+///   measure_voltage:
+///     query: "VOUT{channel}"
+///     reply: "V{channel}={value:number V}"
+///     params: {channel: {type: string, channel: true, default: "1"}}
+///     returns: f64
+/// ```
+///
+/// `classes: [dc_power_supply]` promises the operations of an ``InstrumentClass``; the profile
+/// is checked against each class when it is read.
 public struct InstrumentProfile: Sendable, Equatable {
     /// Glob patterns (`*` any run, `?` one character, case-insensitive) the instrument's
     /// `*IDN?` must match; a field left nil matches anything.
@@ -84,12 +105,43 @@ public struct InstrumentProfile: Sendable, Equatable {
     public var errorQuery: String?
     /// The operations, in file order.
     public var operations: [ProfileOperation]
+    /// How commands and replies are checked: SCPI (the default) or a plain line protocol.
+    public var dialect: Dialect
+    /// The instrument classes the profile promises to implement (canonical ids, e.g.
+    /// `dc_power_supply`); checked when the profile is read (``InstrumentClass``).
+    public var classes: [String]
+    /// Bytes that end a reply, unless the station's role sets `read_termination`.
+    public var readTermination: String?
+    /// Bytes appended to each command, unless the role sets `write_termination`.
+    public var writeTermination: String?
+    /// The reply every `write` reads back (e.g. `OK`); nil: writes read nothing.
+    public var acknowledge: ReplyPattern?
+    /// A reply that reports an error (e.g. `E{code:integer} {message:string}`): any reply that
+    /// matches fails the call with the instrument's text.
+    public var errorReply: ReplyPattern?
+
+    /// The command language of a profile.
+    public enum Dialect: String, Sendable, Equatable, CaseIterable {
+        /// SCPI: a query's header ends in `?`, a write's does not.
+        case scpi
+        /// A line protocol: one command per line, any text; which commands read a reply is
+        /// what the profile says (`query`, or a `write` with an `acknowledge` or `reply`).
+        case line
+    }
 
     public init(
         id: String, name: String? = nil, description: String? = nil, instrumentTypes: [String] = [],
         identity: IdentityPattern? = nil, channels: [String] = [], initCommands: [String] = [],
-        errorQuery: String? = nil, operations: [ProfileOperation] = []
+        errorQuery: String? = nil, operations: [ProfileOperation] = [], dialect: Dialect = .scpi, classes: [String] = [],
+        readTermination: String? = nil, writeTermination: String? = nil, acknowledge: ReplyPattern? = nil,
+        errorReply: ReplyPattern? = nil
     ) {
+        self.dialect = dialect
+        self.classes = classes
+        self.readTermination = readTermination
+        self.writeTermination = writeTermination
+        self.acknowledge = acknowledge
+        self.errorReply = errorReply
         self.id = id
         self.name = name
         self.description = description
@@ -113,7 +165,12 @@ public struct InstrumentProfile: Sendable, Equatable {
 
     /// Writes the `init` commands, then drains the error queue when there is an `error_query`.
     public func initialize(_ instrument: Instrument) throws {
-        for command in initCommands { try instrument.write(command) }
+        for command in initCommands {
+            try instrument.write(command)
+            if let acknowledge {
+                try conventions.readAcknowledgement(acknowledge, from: instrument, after: command, operation: "init", sent: [:])
+            }
+        }
         if let errorQuery, !initCommands.isEmpty {
             try ProfileOperation.checkErrors(
                 instrument, query: errorQuery, after: initCommands.joined(separator: "; "), operation: "init")
@@ -131,7 +188,22 @@ public struct InstrumentProfile: Sendable, Equatable {
                 .notFound, "'\(name)' is not an operation of profile '\(id)'.\(hint) Operations: \(names.joined(separator: ", "))",
                 context: instrument.context)
         }
-        return try op.run(on: instrument, arguments: arguments, errorQuery: errorQuery)
+        return try op.run(on: instrument, arguments: arguments, conventions: conventions)
+    }
+
+    /// What every operation of the profile shares: its error query, acknowledgement and error
+    /// replies.
+    public var conventions: ProfileOperation.Conventions {
+        .init(errorQuery: errorQuery, acknowledge: acknowledge, errorReply: errorReply)
+    }
+
+    /// The open options the profile implies (`read_termination`, `write_termination`), for a
+    /// role that does not set them itself.
+    public var openOptions: [String: InstrumentValue] {
+        var options: [String: InstrumentValue] = [:]
+        if let readTermination { options["read_termination"] = .string(readTermination) }
+        if let writeTermination { options["write_termination"] = .string(writeTermination) }
+        return options
     }
 }
 
@@ -176,11 +248,61 @@ public struct ProfileOperation: Sendable, Equatable {
     public var help: String?
     /// The profile's channels: the choices of a channel parameter.
     public var channels: [String]
+    /// The shape of the reply (`reply:`): a query's typed result, or what a write reads back
+    /// instead of the profile's `acknowledge`; nil: a query's reply is parsed as its result
+    /// type, a write reads the acknowledgement if there is one.
+    public var reply: ReplyPattern?
+
+    /// What the operations of one profile share.
+    public struct Conventions: Sendable, Equatable {
+        /// The SCPI error-queue query drained after each write.
+        public var errorQuery: String?
+        /// The reply each write reads back.
+        public var acknowledge: ReplyPattern?
+        /// A reply that reports an error.
+        public var errorReply: ReplyPattern?
+
+        public init(errorQuery: String? = nil, acknowledge: ReplyPattern? = nil, errorReply: ReplyPattern? = nil) {
+            self.errorQuery = errorQuery
+            self.acknowledge = acknowledge
+            self.errorReply = errorReply
+        }
+
+        /// Fails with the instrument's text when `text` is an error reply.
+        func checkError(_ text: String, command: String, operation: String, context: String) throws {
+            guard let errorReply, case .success(let captures) = errorReply.match(text) else { return }
+            var code: Int32 = 0
+            if case .i64(let c)? = captures["code"] { code = Int32(clamping: c) }
+            throw DriverError(
+                .instrument,
+                "'\(operation)': the instrument answered \"\(ProfileText.shown(text.trimmingSCPIWhitespace()))\" to \"\(ProfileText.shown(command))\"",
+                vendorCode: code, context: context)
+        }
+
+        /// Reads the reply a write gets back and checks it against `pattern` (after the error
+        /// reply).
+        func readAcknowledgement(
+            _ pattern: ReplyPattern, from instrument: Instrument, after command: String, operation: String,
+            sent: [String: String]
+        ) throws {
+            let context = "\(instrument.context) \(operation)"
+            let text = String(decoding: try instrument.readMessage(), as: UTF8.self)
+            try checkError(text, command: command, operation: operation, context: context)
+            if case .failure(let mismatch) = pattern.match(text, sent: sent) {
+                throw DriverError(
+                    .protocolViolation,
+                    "'\(operation)': the reply \"\(ProfileText.shown(text.trimmingSCPIWhitespace()))\" to \"\(ProfileText.shown(command))\" "
+                        + "does not match \"\(pattern.text)\": \(mismatch)",
+                    context: context)
+            }
+        }
+    }
 
     public init(
         name: String, action: Action, params: [ProfileParameter] = [], result: ValueType = .void, unit: String? = nil,
-        help: String? = nil, channels: [String] = []
+        help: String? = nil, channels: [String] = [], reply: ReplyPattern? = nil
     ) {
+        self.reply = reply
         self.name = name
         self.action = action
         self.params = params
@@ -228,6 +350,11 @@ public struct ProfileOperation: Sendable, Equatable {
     }
 
     func render(_ arguments: [InstrumentValue], context: String) throws -> String {
+        try renderSent(arguments, context: context).command
+    }
+
+    /// The command and the text sent for each parameter.
+    func renderSent(_ arguments: [InstrumentValue], context: String) throws -> (command: String, sent: [String: String]) {
         guard arguments.count <= params.count else {
             throw DriverError(
                 .invalidArgument,
@@ -263,7 +390,7 @@ public struct ProfileOperation: Sendable, Equatable {
                 command += text
             }
         }
-        return command
+        return (command, texts)
     }
 
     private func format(_ value: InstrumentValue, _ param: ProfileParameter, context: String) throws -> String {
@@ -372,19 +499,62 @@ public struct ProfileOperation: Sendable, Equatable {
     ///   anything is sent), `.protocolViolation` for a reply that does not parse (quoting it and
     ///   the command), `.instrument` for entries of the error queue, or the transport's error.
     public func run(on instrument: Instrument, arguments: [InstrumentValue], errorQuery: String?) throws -> InstrumentValue {
+        try run(on: instrument, arguments: arguments, conventions: Conventions(errorQuery: errorQuery))
+    }
+
+    /// Renders the command, sends it and returns the parsed result, with the profile's
+    /// conventions: a write reads back its `reply` or the profile's `acknowledge` when there is
+    /// one, then drains the `error_query`; every reply read is first compared with the
+    /// `error_reply` (a match fails the call, status `.instrument`, quoting the instrument's
+    /// text, vendor code its `{code}`); a query's reply is read by its `reply` pattern when it
+    /// has one (the typed capture is the result), else parsed as its result type.
+    ///
+    /// - Throws: ``DriverError`` as ``run(on:arguments:errorQuery:)``, and `.protocolViolation`
+    ///   for a reply that does not match its pattern (saying where).
+    public func run(on instrument: Instrument, arguments: [InstrumentValue], conventions: Conventions) throws -> InstrumentValue {
         let context = "\(instrument.context) \(name)"
-        let command = try render(arguments, context: context)
+        let (command, sent) = try renderSent(arguments, context: context)
         switch action {
         case .write:
             try instrument.write(command)
-            if let errorQuery { try Self.checkErrors(instrument, query: errorQuery, after: command, operation: name) }
+            if let pattern = reply ?? conventions.acknowledge {
+                try conventions.readAcknowledgement(pattern, from: instrument, after: command, operation: name, sent: sent)
+            }
+            if let errorQuery = conventions.errorQuery {
+                try Self.checkErrors(instrument, query: errorQuery, after: command, operation: name)
+            }
             return .void
         case .query:
-            let reply = try instrument.queryMessage(command)
-            return try parse(reply, command: command, context: context)
+            let bytes = try instrument.queryMessage(command)
+            guard conventions.errorReply != nil || reply != nil else { return try parse(bytes, command: command, context: context) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            try conventions.checkError(text, command: command, operation: name, context: context)
+            guard let reply else { return try parse(bytes, command: command, context: context) }
+            switch reply.match(text, sent: sent) {
+            case .failure(let mismatch):
+                throw DriverError(
+                    .protocolViolation,
+                    "'\(name)': the reply \"\(ProfileText.shown(text.trimmingSCPIWhitespace()))\" to \"\(ProfileText.shown(command))\" "
+                        + "does not match \"\(reply.text)\": \(mismatch)",
+                    context: context)
+            case .success(let captures):
+                guard let capture = Self.resultCapture(of: reply), let value = captures[capture] else { return .void }
+                switch (result, value) {
+                case (.f64, .i64(let v)): return .f64(Double(v))
+                default: return value
+                }
+            }
         case .queryBlock:
             return .bytes(try instrument.queryBinaryBlock(command))
         }
+    }
+
+    /// The capture of a reply pattern that is the operation's result: the only typed one, or
+    /// the one named `value`.
+    static func resultCapture(of pattern: ReplyPattern) -> String? {
+        let captures = pattern.captures
+        if captures.count == 1 { return captures[0].name }
+        return captures.first { $0.name == "value" }?.name
     }
 
     /// Drains the error queue; throws when it held anything.
@@ -450,9 +620,10 @@ public struct ProfileParameter: Sendable, Equatable {
 
 extension InstrumentProfile {
     static let keys = [
-        "id", "name", "description", "instrument_types", "identity", "channels", "init", "error_query", "operations",
+        "id", "name", "description", "instrument_types", "classes", "protocol", "termination", "identity", "channels",
+        "init", "error_query", "acknowledge", "error_reply", "operations",
     ]
-    static let operationKeys = ["write", "query", "query_block", "params", "returns", "unit", "help"]
+    static let operationKeys = ["write", "query", "query_block", "params", "returns", "unit", "reply", "help"]
     static let parameterKeys = ["type", "unit", "min", "max", "choices", "channel", "default", "help"]
 
     /// Instrument types and their aliases (design §4.5); others are warned about, not refused.
@@ -496,6 +667,53 @@ extension InstrumentProfile {
                 }
             } ?? []
         }
+        if let n = top["protocol"] {
+            reader.collect { () throws -> Void in
+                let text = try n.string("scpi or line")
+                guard let dialect = Dialect(rawValue: text) else {
+                    throw n.error("unknown protocol \"\(text)\"", fix: "write `protocol: scpi` (the default) or `protocol: line` for a plain line protocol")
+                }
+                profile.dialect = dialect
+            }
+        }
+        let line = profile.dialect == .line
+        if let n = top["termination"] {
+            reader.collect { () throws -> Void in
+                if n.isMapping {
+                    let m = try n.mapping("{read: \"\\r\", write: \"\\r\"}", allowed: ["read", "write"])
+                    profile.readTermination = try m["read"]?.text("the bytes that end a reply, e.g. \"\\r\"")
+                    profile.writeTermination = try m["write"]?.text("the bytes appended to a command, e.g. \"\\r\"")
+                } else {
+                    let both = try n.text("the bytes that end commands and replies, e.g. \"\\r\\n\", or {read: ..., write: ...}")
+                    profile.readTermination = both
+                    profile.writeTermination = both
+                }
+                for t in [profile.readTermination, profile.writeTermination].compactMap({ $0 }) where t.isEmpty {
+                    throw n.error("an empty termination", fix: "write the bytes, e.g. \"\\n\", or leave `termination` out")
+                }
+            }
+        }
+        if let n = top["acknowledge"] {
+            profile.acknowledge = reader.collect { () throws -> ReplyPattern in
+                let pattern = try parsePattern(n, what: "the reply every write reads back, e.g. \"OK\"")
+                if let echo = pattern.echoes.first {
+                    throw n.error("{\(echo)} names a parameter, but `acknowledge` is shared by every write", fix: "give the operation its own `reply:` to echo a parameter")
+                }
+                return pattern
+            }
+        }
+        if let n = top["error_reply"] {
+            profile.errorReply = reader.collect { () throws -> ReplyPattern in
+                let pattern = try parsePattern(n, what: "the shape of an error reply, e.g. \"E{code:integer} {message:string}\"")
+                if let echo = pattern.echoes.first {
+                    throw n.error("{\(echo)} names a parameter, but `error_reply` is shared by every operation", fix: "capture it instead, e.g. {\(echo):string}")
+                }
+                for capture in pattern.captures where capture.name == "code" && capture.type != .integer {
+                    throw n.error("the capture {code} is the instrument's error number", fix: "write {code:integer}")
+                }
+                return pattern
+            }
+        }
         if let n = top["identity"] { profile.identity = reader.collect { try parseIdentity(n) } }
         var channelsKnown = true
         if let n = top["channels"] {
@@ -509,7 +727,7 @@ extension InstrumentProfile {
             profile.initCommands = reader.collect {
                 try n.listOrSingle().map { (item) throws(ConfigError) -> String in
                     let command = try item.string("an SCPI command")
-                    if ProfileTemplate.commands(command).contains(where: ProfileTemplate.isQuery) {
+                    if !line, ProfileTemplate.commands(command).contains(where: ProfileTemplate.isQuery) {
                         throw item.error(
                             "\"\(command)\" is a query; init commands are written and nothing reads a reply",
                             fix: "leave queries out of `init`")
@@ -521,6 +739,11 @@ extension InstrumentProfile {
         if let n = top["error_query"] {
             profile.errorQuery = reader.collect {
                 let query = try n.string("an error-queue query such as \"SYST:ERR?\"")
+                if line {
+                    throw n.error(
+                        "`error_query` drains an SCPI error queue, and this profile speaks a line protocol",
+                        fix: "describe the instrument's error replies with `error_reply`, e.g. \"E{code:integer} {message:string}\"")
+                }
                 let commands = ProfileTemplate.commands(query)
                 guard commands.count == 1, ProfileTemplate.isQuery(commands[0]) else {
                     throw n.error("expected one query ending in '?', found \(n.found)", fix: "write e.g. `error_query: \"SYST:ERR?\"`")
@@ -540,14 +763,69 @@ extension InstrumentProfile {
             for entry in entries {
                 if let op = parseOperation(
                     name: entry.key, keyNode: entry.keyNode, node: entry.value,
-                    channels: channelsKnown ? profile.channels : nil, reader: reader)
+                    channels: channelsKnown ? profile.channels : nil, dialect: profile.dialect, reader: reader)
                 {
                     profile.operations.append(op)
                 }
             }
+            if let n = top["classes"], reader.report.errors.count == before {
+                profile.classes = checkClasses(n, profile: profile, operations: entries, reader: reader)
+            }
         }
 
         return reader.report.errors.count > before ? nil : profile
+    }
+
+    /// The classes the profile declares (canonical ids), each checked against the profile's
+    /// operations; every problem is recorded where it lies: at the operation or parameter, or at
+    /// the class's entry for a missing operation.
+    private static func checkClasses(
+        _ node: ConfigNode, profile: InstrumentProfile, operations: [(key: String, keyNode: ConfigNode, value: ConfigNode)],
+        reader: ConfigReader
+    ) -> [String] {
+        guard let items = reader.collect({ try node.listOrSingle() }) else { return [] }
+        var ids: [String] = []
+        let infos = profile.operationInfos
+        for item in items {
+            guard let name = reader.collect({ try item.string("an instrument class such as dc_power_supply") }) else { continue }
+            guard let cls = InstrumentClass.named(name) else {
+                let names = InstrumentClass.all.map(\.id)
+                let hint = Suggest.closest(to: name, in: names + InstrumentClass.all.flatMap(\.aliases)).map { "did you mean \"\($0)\"? " } ?? ""
+                reader.fail(item.error("unknown instrument class \"\(name)\"", fix: "\(hint)classes: \(names.joined(separator: ", ")) (docs/instrument-classes.md)"))
+                continue
+            }
+            if ids.contains(cls.id) {
+                reader.fail(item.error("the class \(cls.id) is declared twice", fix: "declare each class once"))
+                continue
+            }
+            ids.append(cls.id)
+            for problem in cls.check(infos) {
+                var at = item
+                if !problem.isMissing, let entry = operations.first(where: { $0.key == problem.operation }) {
+                    at = entry.value
+                    if let param = problem.parameter, let m = try? entry.value.mapping(allowed: operationKeys) {
+                        if param == "->" {
+                            at = m["returns"] ?? m["unit"] ?? entry.value
+                        } else if let params = m["params"], let found = (try? params.entries())?.first(where: { $0.key == param }) {
+                            at = found.value
+                        }
+                    }
+                }
+                reader.fail(at.error("profile \(profile.id) declares class \(cls.id): \(problem.message)", fix: problem.fix))
+            }
+        }
+        return ids
+    }
+
+    private static func parsePattern(_ node: ConfigNode, what: String) throws(ConfigError) -> ReplyPattern {
+        let text = try node.string(what)
+        do throws(ReplyPatternError) {
+            return try ReplyPattern(text)
+        } catch {
+            throw node.error(
+                "invalid reply pattern \"\(text)\": \(error.message)",
+                fix: "write literal text and {name:number}, {name:number V}, {name:integer}, {name:bool}, {name:string} or {parameter}")
+        }
     }
 
     private static func parseIdentity(_ node: ConfigNode) throws(ConfigError) -> IdentityPattern {
@@ -584,8 +862,9 @@ extension InstrumentProfile {
 
     /// One operation; its independent problems are recorded separately.
     private static func parseOperation(
-        name: String, keyNode: ConfigNode, node: ConfigNode, channels: [String]?, reader: ConfigReader
+        name: String, keyNode: ConfigNode, node: ConfigNode, channels: [String]?, dialect: Dialect, reader: ConfigReader
     ) -> ProfileOperation? {
+        let line = dialect == .line
         let before = reader.report.errors.count
         if !ProfileText.isIdentifier(name) {
             reader.fail(
@@ -622,6 +901,12 @@ extension InstrumentProfile {
             let commands = ProfileTemplate.commands(template)
             let queries = commands.filter(ProfileTemplate.isQuery)
             switch key {
+            case "write" where line:
+                action = .write(template)
+            case "query" where line:
+                action = .query(template)
+            case "query_block" where line:
+                action = .queryBlock(template)
             case "write":
                 if let query = queries.first {
                     throw templateNode.error(
@@ -744,9 +1029,55 @@ extension InstrumentProfile {
         }
         let help = m["help"].flatMap { n in reader.collect { try n.string("help text") } }
 
+        // The reply pattern, against the command kind, the parameters and the result.
+        var reply: ReplyPattern?
+        if let replyNode = m["reply"] {
+            reply = reader.collect { () throws -> ReplyPattern in
+                let pattern = try parsePattern(replyNode, what: "the shape of the reply, e.g. \"V{channel}={value:number V}\"")
+                if kind == "query_block" {
+                    throw replyNode.error("a `query_block` reply is a binary block, not text", fix: "remove `reply`, or use `query:`")
+                }
+                if paramsOK, let echo = pattern.echoes.first(where: { e in !params.contains { $0.name == e } }) {
+                    throw replyNode.error(
+                        "{\(echo)} is not a parameter of '\(name)'",
+                        fix: "echo a parameter (\(params.map(\.name).joined(separator: ", "))), or capture the text: {\(echo):string}")
+                }
+                if kind == "query", resultKnown != nil {
+                    guard let capture = ProfileOperation.resultCapture(of: pattern),
+                        let typed = pattern.captures.first(where: { $0.name == capture })
+                    else {
+                        throw replyNode.error(
+                            pattern.captures.isEmpty
+                                ? "the reply pattern captures no value for the result (\(result))"
+                                : "the reply pattern has several captures and none is named {value}",
+                            fix: "capture the result, e.g. {value:\(result == .bool ? "bool" : result == .i64 ? "integer" : result == .string ? "string" : "number")}")
+                    }
+                    let compatible: Bool
+                    switch (typed.type, result) {
+                    case (.number, .f64), (.integer, .i64), (.integer, .f64), (.bool, .bool), (.string, .string): compatible = true
+                    default: compatible = false
+                    }
+                    guard compatible else {
+                        throw replyNode.error(
+                            "the capture {\(typed.name):\(typed.type.rawValue)} cannot give the result type \(result)",
+                            fix: "capture a \(result == .f64 ? "number" : result == .i64 ? "integer" : result == .bool ? "bool" : result == .string ? "string" : "value of the result type"), or change `returns`")
+                    }
+                    if let captured = typed.unit {
+                        if let unit, unit != captured {
+                            throw replyNode.error(
+                                "the capture reads \(captured), but the operation's unit is \(unit)", fix: "use one unit in both places")
+                        }
+                        unit = captured
+                    }
+                }
+                return pattern
+            }
+        }
+
         guard reader.report.errors.count == before, let action else { return nil }
         return ProfileOperation(
-            name: name, action: action, params: params, result: result, unit: unit, help: help, channels: channels ?? [])
+            name: name, action: action, params: params, result: result, unit: unit, help: help, channels: channels ?? [],
+            reply: reply)
     }
 
     private static func parseType(_ node: ConfigNode, expected: String, allowed: [ValueType]) throws(ConfigError) -> ValueType {
@@ -877,14 +1208,27 @@ extension InstrumentProfile {
             ("name", ConfigEncoding.text(name)),
             ("description", ConfigEncoding.text(description)),
             ("instrument_types", ConfigEncoding.nonEmptyList(instrumentTypes.map { ConfigEncoding.text($0) })),
+            ("classes", ConfigEncoding.nonEmptyList(classes.map { ConfigEncoding.text($0) })),
+            ("protocol", dialect == .scpi ? nil : ConfigEncoding.text(dialect.rawValue)),
+            ("termination", terminationYAML),
             ("identity", identity.map {
                 ConfigEncoding.map([("manufacturer", ConfigEncoding.text($0.manufacturer)), ("model", ConfigEncoding.text($0.model))])
             }),
             ("channels", ConfigEncoding.nonEmptyList(channels.map { ConfigEncoding.text($0) })),
             ("init", ConfigEncoding.nonEmptyList(initCommands.map { ConfigEncoding.text($0) })),
             ("error_query", ConfigEncoding.text(errorQuery)),
+            ("acknowledge", ConfigEncoding.text(acknowledge?.text)),
+            ("error_reply", ConfigEncoding.text(errorReply?.text)),
             ("operations", ConfigEncoding.map(operations.map { ($0.name, $0.yaml()) })),
         ])
+    }
+}
+
+extension InstrumentProfile {
+    private var terminationYAML: Node? {
+        if readTermination == nil && writeTermination == nil { return nil }
+        if readTermination == writeTermination { return ConfigEncoding.text(readTermination) }
+        return ConfigEncoding.map([("read", ConfigEncoding.text(readTermination)), ("write", ConfigEncoding.text(writeTermination))])
     }
 }
 
@@ -896,6 +1240,7 @@ extension ProfileOperation {
             ("params", params.isEmpty ? nil : ConfigEncoding.map(params.map { ($0.name, $0.yaml()) })),
             ("returns", result == .void ? nil : ConfigEncoding.text(result.description)),
             ("unit", ConfigEncoding.text(unit)),
+            ("reply", ConfigEncoding.text(reply?.text)),
             ("help", ConfigEncoding.text(help)),
         ])
     }

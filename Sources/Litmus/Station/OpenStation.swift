@@ -189,7 +189,10 @@ extension StationConfiguration {
             var identity: InstrumentIdentity?
             if options.identify {
                 do {
-                    if let op = driver.operation(named: "identify"), op.params.isEmpty, op.result == .string {
+                    // The driver's `identify`, or a profile's (a line protocol has no *IDN?).
+                    if let op = r.operations.first(where: { $0.name == "identify" }), op.params.allSatisfy(\.isOptional),
+                        op.result == .string
+                    {
                         identity = InstrumentIdentity(idn: try instrument.call("identify").stringValue ?? "")
                     } else if driver.isMessageBased {
                         identity = try instrument.identify()

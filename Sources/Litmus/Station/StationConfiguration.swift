@@ -384,7 +384,10 @@ public struct ResolvedInstrument: Sendable {
             ok = false
         }
         if let driver, let type = inst.type, !driver.instrumentTypes.isEmpty, !driver.instrumentTypes.contains(type),
-            !(profile?.instrumentTypes.contains(type) ?? false)
+            !(profile?.instrumentTypes.contains(type) ?? false),
+            !(InstrumentClass.named(type).map { c in
+                InstrumentClass.declared(by: driver).classes.contains(c) || (profile?.classes.contains(c.id) ?? false)
+            } ?? false)
         {
             reader.warn(at("type").error("driver \"\(driver.id)\" declares types \(driver.instrumentTypes.joined(separator: ", ")), not \(type)"))
         }
@@ -428,17 +431,31 @@ public struct ResolvedInstrument: Sendable {
             }
         }
 
+        // The classes the driver declares: its own operations must conform.
+        if let driver {
+            for line in InstrumentClass.problems(of: driver) {
+                reader.fail(at(inst.driver != nil ? "driver" : "resource").error("driver \(driver.id) \(line)"))
+                ok = false
+            }
+        }
+        // The profile's termination, unless the role sets its own.
+        if let profile, driver?.isMessageBased ?? false {
+            for (key, value) in profile.openOptions where options[key] == nil {
+                options[key] = value
+            }
+        }
+
         // The role's operation table: the driver's, then the profile's.
         var hostOperations: [HostOperation] = []
         if let profile {
-            let errorQuery = profile.errorQuery
+            let conventions = profile.conventions
             for (i, op) in profile.operations.enumerated() {
                 if let driver, driver.operation(named: op.name) != nil {
                     reader.warn(at("profile").error("profile \(profile.id) operation \(op.name) is hidden by driver \(driver.id)'s own operation of that name"))
                 }
                 hostOperations.append(
                     HostOperation(info: op.info(index: i)) { instrument, args in
-                        try op.run(on: instrument, arguments: args, errorQuery: errorQuery)
+                        try op.run(on: instrument, arguments: args, conventions: conventions)
                     })
             }
         }

@@ -342,7 +342,8 @@ import Testing
         let (_, top) = try read("operatoins: {}")
         #expect(top.errors.map(\.description) == [
             "p.yaml:1:1: unknown key \"operatoins\". Fix: did you mean \"operations\"? Keys allowed here: id, name, description, "
-                + "instrument_types, identity, channels, init, error_query, operations"
+                + "instrument_types, classes, protocol, termination, identity, channels, init, error_query, acknowledge, "
+                + "error_reply, operations"
         ])
         try expectErrors("operations: {a: {write: \"A {x}\", params: {x: {type: f64, mn: 0}}}}", [
             "p.yaml:1:58 operations.a.params.x: unknown key \"mn\""
