@@ -75,12 +75,13 @@ public enum LegacyImporter {
         let fixtureFiles = files.filter { $0.kind == .fixture }
         let partFiles = files.filter { $0.kind == .part }
         for file in files where file.kind == .station {
-            guard var node = LegacyStation.convert(file.root, stem: stem(file.path), assets: &assets, roleNames: &roleNames, m) else { continue }
-            if fixtureFiles.count == 1 || partFiles.count == 1, case .mapping(var mapping) = node {
-                if fixtureFiles.count == 1 { mapping[Node("fixture")] = ConfigEncoding.text("fixtures/\(stem(fixtureFiles[0].path)).yaml") }
-                if partFiles.count == 1 { mapping[Node("part")] = ConfigEncoding.text("parts/\(stem(partFiles[0].path)).yaml") }
-                node = .mapping(mapping)
-            }
+            // One fixture or part imported with the station: the station names it, so a check
+            // of the station checks them together.
+            let links = (
+                fixture: fixtureFiles.count == 1 ? "fixtures/\(stem(fixtureFiles[0].path)).yaml" : nil,
+                part: partFiles.count == 1 ? "parts/\(stem(partFiles[0].path)).yaml" : nil)
+            guard let node = LegacyStation.convert(file.root, stem: stem(file.path), links: links, assets: &assets, roleNames: &roleNames, m)
+            else { continue }
             outputs.append(Output(kind: .station, source: file.path, path: "\(stem(file.path)).yaml", text: text(node, from: file.path)))
         }
         for (id, asset) in assets where !asset.used {

@@ -67,8 +67,10 @@ enum LegacyStation {
 
     /// The Litmus station for an original station file; nil when it cannot be read.
     /// - Parameter roleNames: original role -> Litmus role, filled for roles that had to be renamed.
+    /// - Parameter links: the fixture and part files to name (`fixture:`, `part:`), when known.
     static func convert(
-        _ root: ConfigNode, stem: String, assets: inout [String: Asset], roleNames: inout [String: String], _ m: LegacyMapping
+        _ root: ConfigNode, stem: String, links: (fixture: String?, part: String?) = (nil, nil), assets: inout [String: Asset],
+        roleNames: inout [String: String], _ m: LegacyMapping
     ) -> Node? {
         guard let e = m.entries(root, "a station", keys: stationKeys) else { return nil }
         if let id = e["id"], let declared = m.text(id.value, "the station id"), declared != stem {
@@ -114,6 +116,8 @@ enum LegacyStation {
             ("location", e["location"].map { LegacyMapping.copy($0.value) }),
             ("station_type", e["station_type"].map { LegacyMapping.copy($0.value) }),
             ("description", e["description"].map { LegacyMapping.copy($0.value) }),
+            ("fixture", links.fixture.map { ConfigEncoding.text($0) }),
+            ("part", links.part.map { ConfigEncoding.text($0) }),
             ("instruments", Node(roles)),
         ])
     }

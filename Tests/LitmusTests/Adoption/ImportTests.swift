@@ -198,6 +198,11 @@ import Testing
             for name, conds in json.loads(sys.argv[2]):
                 l = derive_limit(pt.characteristics[name], conds, char_id=name)
                 out["limits"].append([name, l.low, l.high])
+            # TesterKit 0.6 reads the same files: its loaders accept them and read the same models.
+            from testerkit.store import load_station as tk_station, load_fixture as tk_fixture, load_part as tk_part
+            assert tk_station(root / "stations/line2_bench3.yaml").model_dump() == st.model_dump(), "testerkit station differs"
+            assert tk_fixture(root / "fixtures/rail_fixture.yaml").model_dump() == fx.model_dump(), "testerkit fixture differs"
+            assert tk_part(root / "parts/buck_3v3.yaml").model_dump() == pt.model_dump(), "testerkit part differs"
             print(json.dumps(out))
             """
         let casesJSON = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
