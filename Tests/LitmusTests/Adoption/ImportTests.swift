@@ -379,6 +379,42 @@ import Testing
         #expect(report.contains("accuracy.pct_range: the original takes the nominal as the range"), "\(report)")
     }
 
+    @Test func aMultiSiteFixtureKeepsItsSitesAndEachSiteItsUUTResource() throws {
+        let fixture = """
+            id: dual
+            part_id: buck_3v3
+            uut_resource: /dev/ttyUSB0
+            sites:
+              - name: left
+                connections:
+                  vout: {name: vout, instrument: dmm, instrument_channel: "1", uut_pin: VOUT}
+              - name: right
+                uut_resource: /dev/ttyUSB1
+                connections:
+                  vout: {name: vout, instrument: dmm, instrument_channel: "2", uut_pin: VOUT}
+
+            """
+        let dir = try Self.writeProject([
+            "stations/line2_bench3.yaml": Self.station, "fixtures/dual.yaml": fixture, "parts/buck_3v3.yaml": Self.part,
+        ])
+        let original = try TestPlugins.run(
+            Self.anchorPython,
+            ["-c", "import sys; from pathlib import Path; from litmus.store import load_fixture; "
+                + "f = load_fixture(Path(sys.argv[1])); print([(s.name, s.uut_resource) for s in f.sites])",
+             dir + "/original/fixtures/dual.yaml"])
+        #expect(original.status == 0 && original.output.contains("('left', None), ('right', '/dev/ttyUSB1')"), "\(original.output)")
+        let r = try Self.importProject(dir, ["--from", "testerkit"])
+        #expect(r.status == 0, "\(r.output)")
+        let (loaded, report) = StationConfiguration.load(station: dir + "/stations/line2_bench3.yaml", registry: TestPlugins.registry)
+        let sites = try #require(loaded?.fixture?.sites, "\(report)")
+        // The original gives a site without its own uut_resource the fixture's.
+        #expect(sites.map(\.name) == ["left", "right"])
+        #expect(sites.map(\.uutResource) == ["/dev/ttyUSB0", "/dev/ttyUSB1"])
+        #expect(sites.map { $0.connections.map(\.channel) } == [["1"], ["2"]])
+        let at = Self.position(of: "uut_resource:", in: fixture)
+        #expect(r.output.contains("original/fixtures/dual.yaml:\(at.line):\(at.column + 14): sites[0].uut_resource: the fixture's uut_resource is written on site 0"), "\(r.output)")
+    }
+
     @Test func importingAgainGivesTheSameFilesAndNeedsForce() throws {
         let dir = try Self.writeProject()
         #expect(try Self.importProject(dir).status == 0)
