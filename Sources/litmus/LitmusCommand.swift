@@ -18,7 +18,7 @@ struct LitmusCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DriversCommand.self, DiscoverCommand.self, ScpiCommand.self, StationCommand.self, RunsCommand.self,
-            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self,
+            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self, ImportCommand.self,
         ])
 
     /// Applies `--log-level` (anywhere before `--`, on every command) and `LITMUS_LOG`, then

@@ -7,7 +7,7 @@ struct StationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "station",
         abstract: "Check station, fixture, part and instrument-profile files; open a bench.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, Init.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
