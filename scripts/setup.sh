@@ -46,7 +46,9 @@ fi
 # of .venv. litmus-bench runs bench/anchor/characterization.py with it; without it, the
 # comparison is skipped and says why. Both import filelock._api, which filelock 4 removed
 # (they do not cap it), hence "filelock<4".
-if [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ]; then
+# The import tests (litmus import) also check their sample project with the originals' own
+# loaders, so `make test` installs it too.
+if [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ] || [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
     if [ ! -x .venv-anchor/bin/python ] || ! .venv-anchor/bin/python -c "import litmus, testerkit" >/dev/null 2>&1; then
         echo "setup: creating .venv-anchor with litmus-test 0.3.1 and testerkit 0.6.0 (the benchmark's Python anchor)"
         if ! { python3 -m venv .venv-anchor &&
