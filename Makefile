@@ -1,5 +1,5 @@
 # The two commands of the README, plus the benchmark. Each installs what is missing first.
-.PHONY: setup setup-build run test bench
+.PHONY: setup setup-build run test bench install-sdk
 
 setup:
 	@./scripts/setup.sh
@@ -28,3 +28,15 @@ bench:
 	@LITMUS_SETUP_PYTHON=0 LITMUS_SETUP_ANCHOR=1 ./scripts/setup.sh
 	swift build -c release
 	.build/release/litmus-bench
+
+## The driver SDK for plugins built out of tree: litmus_driver.h into $(PREFIX)/include/litmus
+## and litmus-driver.pc into $(PREFIX)/lib/pkgconfig (`pkg-config --cflags litmus-driver`).
+## Needs no build. DESTDIR is honoured for packaging.
+PREFIX ?= /usr/local
+ABI_HEADER := Sources/CLitmusDriverABI/include/litmus_driver.h
+ABI_VERSION = $(shell sed -n 's/^\#define LITMUS_ABI_MAJOR \([0-9]*\).*/\1/p' $(ABI_HEADER)).$(shell sed -n 's/^\#define LITMUS_ABI_MINOR \([0-9]*\).*/\1/p' $(ABI_HEADER))
+install-sdk:
+	install -d $(DESTDIR)$(PREFIX)/include/litmus $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(ABI_HEADER) $(DESTDIR)$(PREFIX)/include/litmus/litmus_driver.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@ABI@|$(ABI_VERSION)|' scripts/litmus-driver.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/litmus-driver.pc
+	@echo "Installed the Litmus driver SDK (ABI $(ABI_VERSION)) to $(PREFIX). Use: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig pkg-config --cflags litmus-driver"

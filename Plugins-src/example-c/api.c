@@ -54,6 +54,11 @@
  *  only read: safe to use from every thread without a lock. */
 static const litmus_host_services *g_services;
 
+const litmus_host_services *example_services(void)
+{
+    return g_services;
+}
+
 /** Non-zero when the host keeps messages of `level`. Test it before formatting anything
  *  expensive (hex dumps, escaped buffers): most hosts run at INFO. */
 int example_log_enabled(int32_t level)
@@ -413,9 +418,7 @@ static litmus_status example_read(litmus_session *s, uint8_t *buf, size_t cap, s
 /** vtable.clear: device clear; drops the pending response. */
 static litmus_status example_clear(litmus_session *s, litmus_error *err)
 {
-    (void)err;
-    dmm_device_clear(&s->dev);
-    return LITMUS_OK;
+    return dmm_device_clear(&s->dev, err);
 }
 
 /** vtable.read_stb: the status byte from a serial poll: MAV (0x10) when a response is
@@ -424,8 +427,7 @@ static litmus_status example_read_stb(litmus_session *s, uint8_t *stb, litmus_er
 {
     if (stb == NULL)
         return example_fail(err, LITMUS_E_INVALID_ARGUMENT, 0, "read_stb: no output byte");
-    *stb = dmm_status_byte(&s->dev);
-    return LITMUS_OK;
+    return dmm_status_byte(&s->dev, stb, err);
 }
 
 /** vtable.set_timeout: applies to every later I/O call of this session.
@@ -433,9 +435,7 @@ static litmus_status example_read_stb(litmus_session *s, uint8_t *stb, litmus_er
 static litmus_status example_set_timeout(litmus_session *s, uint32_t timeout_ms,
                                          litmus_error *err)
 {
-    (void)err;
-    s->dev.timeout_ms = timeout_ms;
-    return LITMUS_OK;
+    return dmm_set_timeout(&s->dev, timeout_ms, err);
 }
 
 /* =============================================================================================
@@ -560,9 +560,7 @@ static const void *example_get_extension(const litmus_driver_desc *driver, const
 /** vtable.trigger (ABI 1.1): a bus trigger. The simulation counts them. */
 static litmus_status example_trigger(litmus_session *s, litmus_error *err)
 {
-    (void)err;
-    dmm_trigger(&s->dev);
-    return LITMUS_OK;
+    return dmm_trigger(&s->dev, err);
 }
 
 /** vtable.discover (ABI 1.1): reports the units that could be opened now, calling `found`

@@ -98,6 +98,10 @@ litmus_status dmm_connect(dmm_device *dev, const char *resource, litmus_error *e
     size_t unit_len;
     size_t i;
 
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (hw_is_real(resource))
+        return hw_connect(dev, resource, err); /* a real unit, through the host's transports */
+#endif
     /* VISA-style: EXAMPLE::dmm<N>::INSTR, case-insensitive. */
     sep1 = strstr(resource, "::");
     sep2 = sep1 != NULL ? strstr(sep1 + 2, "::") : NULL;
@@ -135,6 +139,12 @@ malformed:
 /* Real hardware: close the handle; ignore errors (close cannot fail). */
 void dmm_disconnect(dmm_device *dev)
 {
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL) {
+        hw_disconnect(dev);
+        return;
+    }
+#endif
     example_log(LITMUS_LOG_DEBUG, "disconnected (%lld readings, %llu triggers)",
                 (long long)dev->reading_count, (unsigned long long)dev->trigger_count);
 }
@@ -150,6 +160,10 @@ litmus_status dmm_send(dmm_device *dev, const uint8_t *data, size_t len, litmus_
     double value;
     litmus_status st;
 
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_send(dev, data, len, err);
+#endif
     if (data == NULL)
         len = 0;
     /* Strip the write termination ("\n" or "\r\n") and blanks around the header. */
@@ -210,6 +224,10 @@ litmus_status dmm_receive(dmm_device *dev, uint8_t *buf, size_t cap, size_t *got
     size_t pending = dev->output_len - dev->output_pos;
     size_t n;
 
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_receive(dev, buf, cap, got, err);
+#endif
     *got = 0;
     if (pending == 0) {
         /* Nothing will ever arrive, so the simulation fails at once instead of waiting. */
@@ -236,27 +254,56 @@ litmus_status dmm_receive(dmm_device *dev, uint8_t *buf, size_t cap, size_t *got
 
 /* Real hardware: the transport's device clear (USBTMC INITIATE_CLEAR, VXI-11 device_clear,
  * a serial break...), then drop anything already received. */
-void dmm_device_clear(dmm_device *dev)
+litmus_status dmm_device_clear(dmm_device *dev, litmus_error *err)
 {
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_device_clear(dev, err);
+#endif
+    (void)err;
     dev->output_len = 0;
     dev->output_pos = 0;
+    return LITMUS_OK;
 }
 
 /* Real hardware: a serial poll (USBTMC READ_STATUS_BYTE, VXI-11 device_readstb). */
-uint8_t dmm_status_byte(const dmm_device *dev)
+litmus_status dmm_status_byte(dmm_device *dev, uint8_t *stb, litmus_error *err)
 {
-    uint8_t stb = 0;
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_status_byte(dev, stb, err);
+#endif
+    (void)err;
+    *stb = 0;
     if (dev->output_len > dev->output_pos)
-        stb |= DMM_STB_MAV;
+        *stb |= DMM_STB_MAV;
     if (dev->error_count > 0)
-        stb |= DMM_STB_EAV;
-    return stb;
+        *stb |= DMM_STB_EAV;
+    return LITMUS_OK;
 }
 
 /* Real hardware: the transport's trigger message (USBTMC TRIGGER, VXI-11 device_trigger). */
-void dmm_trigger(dmm_device *dev)
+litmus_status dmm_trigger(dmm_device *dev, litmus_error *err)
 {
     dev->trigger_count++;
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_trigger(dev, err);
+#endif
+    (void)err;
+    return LITMUS_OK;
+}
+
+/* Real hardware: the transport's timeout (through the host: the deadline of each read). */
+litmus_status dmm_set_timeout(dmm_device *dev, uint32_t timeout_ms, litmus_error *err)
+{
+    dev->timeout_ms = timeout_ms;
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_set_timeout(dev, timeout_ms, err);
+#endif
+    (void)err;
+    return LITMUS_OK;
 }
 
 /* ---- measurements and settings ------------------------------------------------------------- */
@@ -267,6 +314,10 @@ void dmm_trigger(dmm_device *dev)
  * the SCPI error number as the vendor code. */
 litmus_status dmm_measure(dmm_device *dev, dmm_function f, double *value, litmus_error *err)
 {
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_measure(dev, f, value, err);
+#endif
     (void)err; /* the simulation cannot fail */
     dev->function = f;
     dev->reading_count++;
@@ -280,6 +331,10 @@ litmus_status dmm_fetch_buffer(dmm_device *dev, double *values, size_t n, litmus
 {
     static const double pattern[3] = {5.000122, 5.000123, 5.000124};
     size_t i;
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_fetch_buffer(dev, values, n, err);
+#endif
     (void)err;
     for (i = 0; i < n; i++)
         values[i] = pattern[i % 3];
@@ -302,6 +357,10 @@ litmus_status dmm_set_range(dmm_device *dev, dmm_function f, int autorange, doub
     const char *unit = f == DMM_RES ? "Ohm" : "V";
     size_t i;
 
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    if (dev->io != NULL)
+        return hw_set_range(dev, f, autorange, range, err);
+#endif
     if (!autorange) {
         if (range < 0)
             range = -range; /* ranges are symmetric */

@@ -107,6 +107,11 @@ typedef struct dmm_device {
     /* The SCPI error queue, oldest first. */
     dmm_scpi_error errors[DMM_ERROR_QUEUE_MAX];
     size_t error_count;
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    /** Real hardware (any resource but EXAMPLE::...): the session the host opened for the
+     *  driver through its transports (ABI 1.2 host I/O, hardware.c); NULL: the simulation. */
+    litmus_io *io;
+#endif
 } dmm_device;
 
 /* ---- the protocol (protocol.c) ------------------------------------------------------------- */
@@ -132,13 +137,17 @@ EXAMPLE_HIDDEN litmus_status dmm_receive(dmm_device *dev, uint8_t *buf, size_t c
                                          litmus_error *err);
 
 /** Device clear: drops the pending response. The error queue stays (only *CLS empties it). */
-EXAMPLE_HIDDEN void dmm_device_clear(dmm_device *dev);
+EXAMPLE_HIDDEN litmus_status dmm_device_clear(dmm_device *dev, litmus_error *err);
 
 /** The status byte: DMM_STB_MAV and/or DMM_STB_EAV. */
-EXAMPLE_HIDDEN uint8_t dmm_status_byte(const dmm_device *dev);
+EXAMPLE_HIDDEN litmus_status dmm_status_byte(dmm_device *dev, uint8_t *stb, litmus_error *err);
 
 /** A bus trigger (*TRG). The simulation only counts it. */
-EXAMPLE_HIDDEN void dmm_trigger(dmm_device *dev);
+EXAMPLE_HIDDEN litmus_status dmm_trigger(dmm_device *dev, litmus_error *err);
+
+/** Sets the I/O timeout of every later call (LITMUS_TIMEOUT_INFINITE: none). */
+EXAMPLE_HIDDEN litmus_status dmm_set_timeout(dmm_device *dev, uint32_t timeout_ms,
+                                             litmus_error *err);
 
 /** Takes one reading of function `f` and makes `f` the current function. */
 EXAMPLE_HIDDEN litmus_status dmm_measure(dmm_device *dev, dmm_function f, double *value,
@@ -163,7 +172,36 @@ EXAMPLE_HIDDEN void dmm_calibration_blob(const dmm_device *dev, const uint8_t **
 /** Lists the units that could be opened now, calling `found` once per unit. Opens nothing. */
 EXAMPLE_HIDDEN litmus_status dmm_scan(litmus_found_fn found, void *ctx, litmus_error *err);
 
+/* ---- real hardware through the host's transports (hardware.c, ABI 1.2) -------------------- */
+
+#if LITMUS_ABI_TARGET_MINOR >= 2
+/** Non-zero when `resource` names a real instrument (anything but EXAMPLE::...): the driver
+ *  then talks SCPI to it through the host I/O services instead of simulating it. */
+EXAMPLE_HIDDEN int hw_is_real(const char *resource);
+/* The real-hardware halves of the protocol functions above, same contracts; dev->io is set. */
+EXAMPLE_HIDDEN litmus_status hw_connect(dmm_device *dev, const char *resource, litmus_error *err);
+EXAMPLE_HIDDEN void hw_disconnect(dmm_device *dev);
+EXAMPLE_HIDDEN litmus_status hw_send(dmm_device *dev, const uint8_t *data, size_t len,
+                                     litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_receive(dmm_device *dev, uint8_t *buf, size_t cap, size_t *got,
+                                        litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_device_clear(dmm_device *dev, litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_status_byte(dmm_device *dev, uint8_t *stb, litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_trigger(dmm_device *dev, litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_set_timeout(dmm_device *dev, uint32_t timeout_ms,
+                                            litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_measure(dmm_device *dev, dmm_function f, double *value,
+                                        litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_fetch_buffer(dmm_device *dev, double *values, size_t n,
+                                             litmus_error *err);
+EXAMPLE_HIDDEN litmus_status hw_set_range(dmm_device *dev, dmm_function f, int autorange,
+                                          double range, litmus_error *err);
+#endif
+
 /* ---- provided by api.c -------------------------------------------------------------------- */
+
+/** The host's services table (from the entry point). */
+EXAMPLE_HIDDEN const litmus_host_services *example_services(void);
 
 /** Non-zero when the host keeps messages of `level` (LITMUS_LOG_*). */
 EXAMPLE_HIDDEN int example_log_enabled(int32_t level);

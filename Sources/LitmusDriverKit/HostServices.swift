@@ -1,4 +1,6 @@
-import CLitmusDriverABI
+// Re-exported: a Swift plugin needs the ABI's C types (litmus_host_info...) for its entry point,
+// and an outside package depending on the LitmusDriverKit product sees CLitmusDriverABI only so.
+@_exported import CLitmusDriverABI
 
 /// The host's services (`litmus_host_services`), as handed to the plugin's entry point.
 ///

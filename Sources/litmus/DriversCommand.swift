@@ -7,7 +7,7 @@ struct DriversCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drivers",
         abstract: "List, describe and check instrument driver plugins.",
-        subcommands: [List.self, Info.self, Check.self])
+        subcommands: [List.self, Info.self, Check.self, DriversNewCommand.self])
 
     /// Where to look for plugins, shared by list and info.
     struct SearchOptions: ParsableArguments {

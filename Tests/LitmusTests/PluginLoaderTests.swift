@@ -17,7 +17,7 @@ import Testing
         #expect(sim.readTermination == "\n")
         let example = try registry.driver(id: "example-dmm")
         #expect(example.schemes == ["EXAMPLE"])
-        #expect(example.abiMinor == 1)
+        #expect(example.abiMinor == 2)
         #expect(example.instrumentTypes == ["dmm"])
         #expect(example.supports.contains([.write, .read, .clear, .readSTB, .setTimeout, .invoke, .trigger, .discover]))
         #expect(!example.supports.contains(.query))
@@ -59,7 +59,7 @@ import Testing
         let path = try TestPlugins.compile("out_of_tree.c", name: "liblitmus-oot")
         let plugin = try registry.loadPlugin(at: path)
         #expect(plugin.name == "litmus-oot")
-        #expect(plugin.abiMinor == 1)
+        #expect(plugin.abiMinor == 2)
         let oot = try registry.open("OOT::counter::INSTR")
         #expect(oot.driver.id == "oot-counter")
         #expect(try oot.call("add", 1.5, 2.25) == .f64(3.75))
@@ -97,7 +97,7 @@ import Testing
     /// Each broken plugin is rejected with a message naming the field and the fix.
     @Test(arguments: [
         ("BAD_WRONG_MAJOR", PluginLoadError.Code.versionMismatch, "plugin_info.abi_major", "answered ABI major 2"),
-        ("BAD_NEWER_MINOR", .versionMismatch, "plugin_info.abi_minor", "answered ABI minor 99, newer than this host's 1.1"),
+        ("BAD_NEWER_MINOR", .versionMismatch, "plugin_info.abi_minor", "answered ABI minor 99, newer than this host's 1.2"),
         ("BAD_SMALL_DRIVER_STRUCT", .structTooSmall, "plugin_info.drivers[0].struct_size", "is 8 bytes"),
         ("BAD_SMALL_VTABLE", .structTooSmall, "vtable.struct_size", "is 8 bytes"),
         ("BAD_NULL_OPEN", .invalidDescriptor, "vtable.open", "is NULL"),

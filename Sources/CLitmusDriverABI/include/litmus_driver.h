@@ -64,8 +64,9 @@ extern "C" {
 
 /** ABI major version; part of the entry symbol's name. */
 #define LITMUS_ABI_MAJOR 1
-/** Highest ABI minor version this header describes. */
-#define LITMUS_ABI_MINOR 1
+/** Highest ABI minor version this header describes. 1.1 added trigger, discover and
+ *  instrument_types; 1.2 added the host I/O services (io_* in litmus_host_services). */
+#define LITMUS_ABI_MINOR 2
 
 /* The minor this compilation targets (defaults to the newest). Fields added after it are left
  * out of the structs, so sizeof() matches what a host of that minor expects. */
@@ -171,6 +172,20 @@ enum {
     LITMUS_LOG_TRACE = 5
 };
 
+#if LITMUS_ABI_TARGET_MINOR >= 2
+/** A host I/O session (ABI 1.2): a message-based session the host opened for a driver on any
+ *  resource, through its own transport plugins. Host-owned; opaque to the driver. */
+typedef struct litmus_io litmus_io;
+
+/** Flags of io_write and io_read (ABI 1.2). */
+enum {
+    /** io_write: send the bytes exactly as given, without the session's write termination. */
+    LITMUS_IO_RAW = 1u << 0,
+    /** io_read: read exactly `cap` bytes (a binary payload), ignoring the read termination. */
+    LITMUS_IO_EXACT = 1u << 1
+};
+#endif
+
 typedef struct litmus_host_services {
     uint32_t struct_size;
     /** Passed back to log and log_enabled; identifies the plugin to the host. */
@@ -191,6 +206,77 @@ typedef struct litmus_host_services {
     void (*result_str)(litmus_result *r, const char *utf8, size_t len);
     void (*result_f64_array)(litmus_result *r, const double *v, size_t n);
     void (*result_bytes)(litmus_result *r, const uint8_t *v, size_t n);
+#if LITMUS_ABI_TARGET_MINOR >= 2
+    /* ---- added in ABI 1.2: host I/O -------------------------------------------------------
+     * A driver of an instrument family (a DMM, a supply speaking its own line protocol) talks
+     * to its instrument through the host's transport plugins, as an IVI driver sits on VISA:
+     * the host resolves the resource (TCPIP0::10.0.0.5::5025::SOCKET, ASRL/dev/ttyUSB0::INSTR,
+     * USB0::...), applies the options, the read and write terminations, one deadline per read
+     * operation, the message size limit, device clear, serial poll, trigger and the
+     * cross-process resource lock. Test LITMUS_HAS_FIELD(services, litmus_host_services,
+     * io_open) before use: a 1.0 or 1.1 host has none of this.
+     *
+     * Rules:
+     *   - `err` is the litmus_error of the driver's own call (open, invoke, ...), or NULL; on
+     *     failure the host sets it with its message, so `return status;` passes the host's
+     *     reason on. io_last_error copies the last message of a session for a driver that
+     *     wraps it (or passed NULL).
+     *   - A session is used by one call at a time (the driver's session serialises it); the
+     *     driver closes it with io_close, normally in its own close().
+     *   - Reads that return a message (io_read, io_query, io_read_block) copy at most `cap`
+     *     bytes and return LITMUS_OK_MAX_COUNT when more of the message remains: the next
+     *     io_read returns the rest. The message never includes the read termination.
+     *   - Timeouts are deadlines: the session timeout (open option timeout_ms, io_set_timeout,
+     *     default 2000 ms) bounds each whole read, query or block read, however the bytes
+     *     trickle in; LITMUS_E_TIMEOUT when it passes. A peer that closes gives LITMUS_E_IO or
+     *     LITMUS_E_CLOSED. */
+
+    /** Opens `resource` (NUL-terminated) with the driver `driver_id`, or, when NULL, with the
+     *  one loaded transport driver whose scheme matches (never a driver of the calling
+     *  plugin). `options` are the transport's open options plus the host's:
+     *  read_termination, write_termination (LITMUS_T_STR), timeout_ms, max_message_bytes
+     *  (LITMUS_T_I64). Pass the caller's host_ctx (services->host_ctx). */
+    litmus_status (*io_open)(void *host_ctx, const char *resource, const char *driver_id,
+                             const litmus_kv *options, size_t option_count, litmus_io **out_io,
+                             litmus_error *err);
+    /** Closes the session (releasing its lock, if held). Cannot fail; NULL is ignored. */
+    void (*io_close)(litmus_io *io);
+    /** Writes one message, the write termination appended unless LITMUS_IO_RAW. */
+    litmus_status (*io_write)(litmus_io *io, const uint8_t *data, size_t len, uint32_t flags,
+                              litmus_error *err);
+    /** Reads one message without its termination into `buf` (see the rules above), or, with
+     *  LITMUS_IO_EXACT, exactly `cap` bytes. Sets *got. */
+    litmus_status (*io_read)(litmus_io *io, uint8_t *buf, size_t cap, size_t *got,
+                             uint32_t flags, litmus_error *err);
+    /** Writes `cmd` (termination appended) and reads the reply like io_read. */
+    litmus_status (*io_query)(litmus_io *io, const uint8_t *cmd, size_t len, uint8_t *buf,
+                              size_t cap, size_t *got, litmus_error *err);
+    /** Reads an IEEE 488.2 binary block (#<n><len><data> or #0<data>) and the termination
+     *  after it; `buf` receives the data only. */
+    litmus_status (*io_read_block)(litmus_io *io, uint8_t *buf, size_t cap, size_t *got,
+                                   litmus_error *err);
+    /** Device clear through the transport; pending input is dropped. */
+    litmus_status (*io_clear)(litmus_io *io, litmus_error *err);
+    /** Serial poll through the transport (never *STB?). */
+    litmus_status (*io_read_stb)(litmus_io *io, uint8_t *stb, litmus_error *err);
+    /** Trigger through the transport. */
+    litmus_status (*io_trigger)(litmus_io *io, litmus_error *err);
+    /** Sets the deadline of each later read operation; LITMUS_TIMEOUT_INFINITE: none. */
+    litmus_status (*io_set_timeout)(litmus_io *io, uint32_t timeout_ms, litmus_error *err);
+    /** Sets the read and write terminations (NUL-terminated; "" for none; NULL keeps). */
+    litmus_status (*io_set_termination)(litmus_io *io, const char *read_termination,
+                                        const char *write_termination, litmus_error *err);
+    /** Takes the host's exclusive lock on the resource, shared with every Litmus process of
+     *  this user (the lock `litmus run` takes per station role), waiting up to `timeout_ms`
+     *  (0: try once). LITMUS_E_BUSY names the holder. Re-entrant within the process. */
+    litmus_status (*io_lock)(litmus_io *io, uint32_t timeout_ms, litmus_error *err);
+    /** Releases the lock io_lock took; ignored when not held. */
+    void (*io_unlock)(litmus_io *io);
+    /** Copies the message of the session's last failure (UTF-8, NUL-terminated, cut to fit)
+     *  into `buf`; returns its full length in bytes, 0 when the last call succeeded. With
+     *  io == NULL: the message of this thread's last failed io_open. */
+    size_t (*io_last_error)(litmus_io *io, char *buf, size_t cap);
+#endif
 } litmus_host_services;
 
 /* ---- descriptors (static, plugin-owned, valid until process exit) ------------------------------- */

@@ -311,7 +311,10 @@ public final class DriverRegistry: @unchecked Sendable {
         hostOperations: [HostOperation] = []
     ) throws -> Instrument {
         let driver = try driverID.map { try self.driver(id: $0) } ?? self.driver(forResource: resource)
-        return try Instrument(driver: driver, resource: resource, options: options, hostOperations: hostOperations)
+        // A driver that opens its instrument through the host I/O services resolves it here.
+        return try HostIO.$openingRegistry.withValue(self) {
+            try Instrument(driver: driver, resource: resource, options: options, hostOperations: hostOperations)
+        }
     }
 }
 

@@ -135,6 +135,8 @@ enum HostServicesTable {
             slot.pointee.bytes.removeAll(keepingCapacity: true)
             if let p, n > 0 { slot.pointee.bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n)) }
         }
+        // ABI 1.2: the host I/O services.
+        HostIO.makeServices(into: &t)
         let table = UnsafeMutablePointer<litmus_host_services>.allocate(capacity: 1)
         table.initialize(to: t)
         return UnsafePointer(table)

@@ -384,15 +384,21 @@ public final class Instrument: @unchecked Sendable {
 
     /// Sends `command` and reads the response as bytes, without its termination.
     public func queryMessage(_ command: String) throws -> [UInt8] {
+        try queryBytes(Array(command.utf8))
+    }
+
+    /// Sends the bytes of a command (the write termination appended) and reads the response
+    /// as bytes, without its termination: ``queryMessage(_:)`` for commands that are not text.
+    func queryBytes(_ command: [UInt8]) throws -> [UInt8] {
         try requireMessages()
-        var bytes = Array(command.utf8)
+        var bytes = command
         return try withReadOperation("query") { s, deadline in
             if let t = _writeTermination { bytes += t }
             if let fn = vt.query, input.isEmpty {
                 slots.result.pointee.reset()
                 let status = bytes.withUnsafeBufferPointer { fn(s, $0.baseAddress, $0.count, slots.resultPointer, slots.errorPointer) }
                 _ioTrace?.record(context, .write, bytes)
-                if status < 0 { throw slots.failure(status, context: "\(context) query \(command)") }
+                if status < 0 { throw slots.failure(status, context: "\(context) query \(String(decoding: command, as: UTF8.self))") }
                 var reply = slots.result.pointee.bytes
                 if slots.result.pointee.type != .string && slots.result.pointee.type != .bytes { reply = [] }
                 _ioTrace?.record(context, .read, reply)

@@ -70,17 +70,34 @@ enum TestPlugins {
     /// Compiles a fixture with `cc -shared -fPIC` against the ABI header, into
     /// ``pluginScratch``; cached per process.
     static func compile(_ source: String, defines: [String] = [], name: String) throws -> String {
-        let key = ([source, name] + defines).joined(separator: "|")
-        if let done = compileLock.withLock({ compiled[key] }) { return done }
+        try compile(sources: ["\(fixtureDirectory)/\(source)"], defines: defines, name: name)
+    }
+
+    /// Compiles C files (absolute paths) into one plugin, against the header in
+    /// `includeDirectory` (the current ABI header by default; a frozen older one to build a
+    /// plugin as a vendor did for that minor); cached per process.
+    static func compile(
+        sources: [String], includeDirectory: String = headerDirectory, defines: [String] = [], name: String
+    ) throws -> String {
+        let key = (sources + [includeDirectory, name] + defines).joined(separator: "|")
+        // Held for the whole compile: tests running in parallel that need the same plugin must
+        // not load (or copy) a file cc is still writing.
+        compileLock.lock()
+        defer { compileLock.unlock() }
+        if let done = compiled[key] { return done }
         let output = "\(pluginScratch)/\(name).so"
+        let partial = "\(pluginScratch)/.\(name).so.partial"
         let result = try run(
             "/usr/bin/env",
-            ["cc", "-std=c11", "-shared", "-fPIC", "-I", headerDirectory]
-                + defines.map { "-D\($0)" } + ["\(fixtureDirectory)/\(source)", "-o", output])
+            ["cc", "-std=c11", "-shared", "-fPIC", "-I", includeDirectory]
+                + defines.map { "-D\($0)" } + sources + ["-o", partial])
         guard result.status == 0 else {
-            throw DriverError(.failed, "cc failed for \(source) \(defines): \(result.output)")
+            throw DriverError(.failed, "cc failed for \(sources) \(defines): \(result.output)")
         }
-        compileLock.withLock { compiled[key] = output }
+        guard rename(partial, output) == 0 else {
+            throw DriverError(.failed, "cannot rename \(partial) to \(output): errno \(errno)")
+        }
+        compiled[key] = output
         return output
     }
 
