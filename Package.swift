@@ -27,11 +27,19 @@ let package = Package(
         .executable(name: "litmus-test-producer", targets: ["LitmusTestProducer"]),
         // Driver plugins: each is its own shared library, liblitmus-<name>.so, found by the
         // loader next to the litmus binary or on LITMUS_PLUGIN_PATH.
-        .library(name: "litmus-mock", type: .dynamic, targets: ["LitmusMockDriver"]),
+        .library(name: "litmus-mock", type: .dynamic, targets: ["LitmusMockDriver", "LitmusPluginLinkage"]),
         .library(name: "litmus-example-c", type: .dynamic, targets: ["LitmusExampleCDriver"]),
-        .library(name: "litmus-lan", type: .dynamic, targets: ["LitmusLANDriver"]),
-        .library(name: "litmus-serial", type: .dynamic, targets: ["LitmusSerialDriver"]),
-        .library(name: "litmus-usbtmc", type: .dynamic, targets: ["LitmusUSBTMCDriver"]),
+        .library(name: "litmus-lan", type: .dynamic, targets: ["LitmusLANDriver", "LitmusPluginLinkage"]),
+        .library(name: "litmus-serial", type: .dynamic, targets: ["LitmusSerialDriver", "LitmusPluginLinkage"]),
+        .library(name: "litmus-usbtmc", type: .dynamic, targets: ["LitmusUSBTMCDriver", "LitmusPluginLinkage"]),
+        // The same plugins for a package that depends on Litmus: it wraps each one it uses in a
+        // `.dynamic` product of its own (docs/starter.md), which SwiftPM builds next to its test
+        // binary. Never link these into a test or executable target: every plugin exports the
+        // same entry symbol.
+        .library(name: "LitmusMockDriver", targets: ["LitmusMockDriver"]),
+        .library(name: "LitmusLANDriver", targets: ["LitmusLANDriver"]),
+        .library(name: "LitmusSerialDriver", targets: ["LitmusSerialDriver"]),
+        .library(name: "LitmusUSBTMCDriver", targets: ["LitmusUSBTMCDriver"]),
         // Test servers that speak the instrument protocols (raw SCPI socket, VXI-11, HiSLIP).
         .executable(name: "litmus-fake-instruments", targets: ["LitmusFakeInstruments"]),
     ],
@@ -99,12 +107,14 @@ let package = Package(
 
         .executableTarget(name: "LitmusExample", dependencies: ["Litmus"]),
 
-        // Driver plugins.
+        // Driver plugins. Their targets carry no unsafe flags, so a package depending on Litmus by
+        // URL may use them; `-z nodelete` comes with this package's own .so products through
+        // LitmusPluginLinkage (and the host opens every plugin RTLD_NODELETE anyway).
+        .target(name: "LitmusPluginLinkage", path: "Plugins-src/linkage", linkerSettings: pluginLinkerSettings),
         .target(
             name: "LitmusMockDriver",
             dependencies: ["LitmusDriverKit", "LitmusJSON", "LitmusYAML", "Yams"],
-            path: "Plugins-src/mock",
-            linkerSettings: pluginLinkerSettings
+            path: "Plugins-src/mock"
         ),
         .target(
             name: "LitmusExampleCDriver",
@@ -124,22 +134,19 @@ let package = Package(
             name: "LitmusLANDriver",
             dependencies: ["LitmusDriverKit", "LitmusLANProtocol"],
             path: "Plugins-src/lan",
-            exclude: ["Protocol"],
-            linkerSettings: pluginLinkerSettings
+            exclude: ["Protocol"]
         ),
         .target(
             name: "LitmusSerialDriver",
             dependencies: ["LitmusDriverKit"],
-            path: "Plugins-src/serial",
-            linkerSettings: pluginLinkerSettings
+            path: "Plugins-src/serial"
         ),
         .target(name: "LitmusUSBTMCProtocol", path: "Plugins-src/usbtmc/Protocol"),
         .target(
             name: "LitmusUSBTMCDriver",
             dependencies: ["LitmusDriverKit", "LitmusUSBTMCProtocol", "CLibUSB"],
             path: "Plugins-src/usbtmc",
-            exclude: ["Protocol"],
-            linkerSettings: pluginLinkerSettings
+            exclude: ["Protocol"]
         ),
         .executableTarget(
             name: "LitmusFakeInstruments", dependencies: ["LitmusLANProtocol"], path: "Tests/FakeInstruments"),

@@ -18,7 +18,8 @@ struct LitmusCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DriversCommand.self, DiscoverCommand.self, ScpiCommand.self, StationCommand.self, RunsCommand.self,
-            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self, ImportCommand.self,
+            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self, ImportCommand.self, InitCommand.self,
+            NewTestCommand.self,
         ])
 
     /// Applies `--log-level` (anywhere before `--`, on every command) and `LITMUS_LOG`, then

@@ -49,6 +49,10 @@ struct StationCommand: ParsableCommand {
                 print("fixture \(f.id): \(f.sites.count) site\(f.sites.count == 1 ? "" : "s"), \(f.sites.map(\.connections.count).reduce(0, +)) connections")
             }
             if let p = config.part { print("part \(p.id): \(p.name), \(p.pins.count) pins, \(p.characteristics.count) characteristics") }
+            // Where each file named by name came from: the project, LITMUS_PROFILE_PATH, or built in.
+            for e in config.catalogEntries {
+                print("\(e.kind.rawValue) \(e.name): \(e.origin == .builtin ? "built-in" : e.origin.rawValue) \(e.path)")
+            }
 
             guard open else {
                 print(Table.render(

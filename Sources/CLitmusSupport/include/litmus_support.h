@@ -12,4 +12,8 @@ uint32_t litmus_crc32c(uint32_t crc, const void *data, size_t len);
  *  by another thread inherits them). Returns 0, or -1 with errno set. */
 int litmus_pipe_cloexec(int fds[2]);
 
+/** The path of the loaded image (executable or shared library) this code is linked into, as
+ *  `dladdr` reports it; NULL when unknown. */
+const char *litmus_image_path(void);
+
 #endif

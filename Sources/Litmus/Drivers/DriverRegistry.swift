@@ -45,7 +45,10 @@ public final class DriverRegistry: @unchecked Sendable {
 
     /// Where plugins are looked for, in order: `LITMUS_PLUGIN_PATH`, then `extra` (e.g.
     /// `--plugin-path`, or a station's plugin paths when allowed), then the directory of the
-    /// running binary. Every entry must be absolute: ``loadSearchPath(_:)`` refuses the others.
+    /// running binary, then that of the binary holding the Litmus code when it is another one
+    /// (a test bundle: the directory holding the `.xctest`). A package depending on Litmus gets
+    /// its plugins built there by SwiftPM (docs/starter.md). Every entry must be absolute:
+    /// ``loadSearchPath(_:)`` refuses the others.
     public static func searchPath(extra: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment)
         -> [String]
     {
@@ -57,7 +60,21 @@ public final class DriverRegistry: @unchecked Sendable {
         if let exe = System.executablePath() {
             path.append((exe as NSString).deletingLastPathComponent)
         }
+        if let image = System.imagePath(), image != System.executablePath() {
+            path.append(buildDirectory(ofImage: image))
+        }
         return path
+    }
+
+    /// The directory a plugin built with `image` sits in: the image's own directory, or, for a
+    /// test bundle (`X.xctest/Contents/MacOS/X`), the directory holding the bundle.
+    static func buildDirectory(ofImage image: String) -> String {
+        var dir = (image as NSString).deletingLastPathComponent
+        if dir.hasSuffix("/Contents/MacOS") {
+            let bundle = ((dir as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            if bundle.hasSuffix(".xctest") { dir = (bundle as NSString).deletingLastPathComponent }
+        }
+        return dir
     }
 
     /// `paths` made absolute against `directory` (the current directory by default): for
@@ -180,7 +197,7 @@ public final class DriverRegistry: @unchecked Sendable {
                 throw DriverError(
                     .notFound,
                     "no driver '\(id)' is loaded.\(hint) Loaded drivers: \(known.isEmpty ? "none" : known.joined(separator: ", ")). "
-                        + "Plugins are searched on \(Self.pluginPathVariable) and next to the litmus binary.",
+                        + "Plugins are searched on \(Self.pluginPathVariable) and next to the running binary (a package using Litmus wraps each plugin it needs in a .dynamic product: docs/starter.md).",
                     context: "driver registry")
             }
             return driver

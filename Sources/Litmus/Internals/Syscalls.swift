@@ -3,13 +3,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CLitmusSupport
 
 /// Thin wrappers over the system calls the loader uses; one place to read them.
 package enum System {
-    /// `dlopen(path, RTLD_NOW | RTLD_LOCAL)`; the text of `dlerror()` on failure.
+    /// `dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)`; the text of `dlerror()` on failure.
+    /// NODELETE: Swift code is never unloaded, also from a plugin linked without `-z nodelete`
+    /// (SwiftPM forbids that unsafe flag in a package used by URL).
     static func dlopenLocal(_ path: String) -> Result<UnsafeMutableRawPointer, DynamicLoaderMessage> {
         _ = dlerror()
-        if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) { return .success(handle) }
+        if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) { return .success(handle) }
         return .failure(DynamicLoaderMessage(text: dlerror().map { String(cString: $0) } ?? "dlopen failed"))
     }
 
@@ -32,6 +35,12 @@ package enum System {
         #else
         return CommandLine.arguments.first.flatMap(realPath)
         #endif
+    }
+
+    /// The path of the loaded image (executable or shared library) that holds the Litmus code,
+    /// by `dladdr`; nil when unknown.
+    static func imagePath() -> String? {
+        litmus_image_path().flatMap { realPath(String(cString: $0)) }
     }
 
     enum FileKind { case missing, directory, file }

@@ -21,6 +21,9 @@ public struct StationConfiguration: Sendable {
     public var roles: [ResolvedInstrument]
     /// The registry the drivers came from.
     public let registry: DriverRegistry
+    /// The profiles and simulated-device files named by name, each with where it was found
+    /// (the project, `LITMUS_PROFILE_PATH`, or the built-ins), in the order the roles named them.
+    public var catalogEntries: [BuiltinCatalog.Entry] = []
 
     /// The resolved role `role`.
     public func role(_ role: String) -> ResolvedInstrument? { roles.first { $0.role == role } }
@@ -159,37 +162,48 @@ public struct StationConfiguration: Sendable {
             }
         }
 
-        // Profiles and roles.
+        // Profiles and roles. A profile name is looked up in the project, on LITMUS_PROFILE_PATH,
+        // then among the built-ins (BuiltinCatalog).
         let profileDirs = station.profilePaths.map(station.resolve)
-            + (environment[profilePathVariable]?.split(separator: ":").map(String.init) ?? [])
+        let environmentDirs = environment[profilePathVariable]?.split(separator: ":").map(String.init) ?? []
         var profiles: [String: InstrumentProfile] = [:]
+        var catalog: [BuiltinCatalog.Entry] = []
         var roles: [ResolvedInstrument] = []
         for inst in station.instruments {
             var profile: InstrumentProfile?
             if let id = inst.profile {
                 if let loaded = profiles[id] {
                     profile = loaded
-                } else if let file = profileDirs.map({ ($0 as NSString).appendingPathComponent("\(id).yaml") }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
-                    profile = InstrumentProfile.load(path: file, reader: reader, from: inst.locations("profile", file: station.file))
+                } else if let entry = BuiltinCatalog.find(
+                    .profile, name: id, projectDirectories: profileDirs, environmentDirectories: environmentDirs,
+                    environment: environment)
+                {
+                    profile = InstrumentProfile.load(path: entry.path, reader: reader, from: inst.locations("profile", file: station.file))
                     profiles[id] = profile
+                    catalog.append(entry)
                 } else {
-                    let known = profileDirs.flatMap { dir in
-                        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
-                    }.sorted()
+                    let searched = BuiltinCatalog.searchDirectories(
+                        .profile, projectDirectories: profileDirs, environmentDirectories: environmentDirs, environment: environment)
+                    let known = BuiltinCatalog.names(
+                        .profile, projectDirectories: profileDirs, environmentDirectories: environmentDirs, environment: environment)
                     let hint = Suggest.closest(to: id, in: known).map { "did you mean \"\($0)\"? " } ?? ""
                     reader.fail(
                         inst.locations("profile", file: station.file).error(
-                            "no instrument profile \"\(id)\" in \(profileDirs.joined(separator: ", "))",
+                            "no instrument profile \"\(id)\" in \(searched.map(\.directory).joined(separator: ", "))",
                             fix: "\(hint)profiles found: \(known.isEmpty ? "none" : known.joined(separator: ", ")); add \(id).yaml to a profile directory or set profile_paths"))
                     continue
                 }
                 if profile == nil { continue }
             }
-            if let role = ResolvedInstrument.resolve(inst, station: station, profile: profile, registry: registry, mockAll: mock.all || station.mock, reader: reader) {
+            if let role = ResolvedInstrument.resolve(
+                inst, station: station, profile: profile, registry: registry, mockAll: mock.all || station.mock,
+                environment: environment, catalog: &catalog, reader: reader)
+            {
                 roles.append(role)
             }
         }
-        let config = StationConfiguration(station: station, fixture: fixture, part: part, profiles: profiles, roles: roles, registry: registry)
+        var config = StationConfiguration(station: station, fixture: fixture, part: part, profiles: profiles, roles: roles, registry: registry)
+        config.catalogEntries = catalog
         config.checkFixture(reader: reader, partNamed: partNamed)
         config.checkTraceability(reader: reader)
         return config
@@ -329,7 +343,7 @@ public struct ResolvedInstrument: Sendable {
 
     static func resolve(
         _ inst: StationInstrument, station: Station, profile: InstrumentProfile?, registry: DriverRegistry, mockAll: Bool,
-        reader: ConfigReader
+        environment: [String: String], catalog: inout [BuiltinCatalog.Entry], reader: ConfigReader
     ) -> ResolvedInstrument? {
         let file = station.file
         let at = { (key: String) in inst.locations(key, file: file) }
@@ -409,6 +423,25 @@ public struct ResolvedInstrument: Sendable {
                     var value = entry.value
                     if case .scalar(let text, let quoted) = value, text.contains("${station_dir}") {
                         value = .scalar(text.replacingOccurrences(of: "${station_dir}", with: station.directory), quoted: quoted)
+                    }
+                    // The sim driver's device file by name: sim/<name>.yaml beside the station, else built in.
+                    if driver.id == BuiltinCatalog.simDriverID, entry.key == "description", case .scalar(let text, let quoted) = value,
+                        BuiltinCatalog.isName(text)
+                    {
+                        let projectDirs = [station.resolve(BuiltinCatalog.Kind.simulatedDevices.folder)]
+                        guard let found = BuiltinCatalog.find(.simulatedDevices, name: text, projectDirectories: projectDirs, environment: environment) else {
+                            let known = BuiltinCatalog.names(.simulatedDevices, projectDirectories: projectDirs, environment: environment)
+                            let hint = Suggest.closest(to: text, in: known).map { "did you mean \"\($0)\"? " } ?? ""
+                            let searched = BuiltinCatalog.searchDirectories(.simulatedDevices, projectDirectories: projectDirs, environment: environment)
+                            reader.fail(
+                                loc.error(
+                                    "no simulated-device file \"\(text)\" in \(searched.map(\.directory).joined(separator: ", "))",
+                                    fix: "\(hint)device files found: \(known.isEmpty ? "none" : known.joined(separator: ", ")); add sim/\(text).yaml beside the station, or give a path"))
+                            ok = false
+                            continue
+                        }
+                        if !catalog.contains(found) { catalog.append(found) }
+                        value = .scalar(found.path, quoted: quoted)
                     }
                     switch value.converted(to: param.type) {
                     case .failure(let p):
