@@ -43,11 +43,14 @@ public struct RunReport: Sendable {
         public var maxTracesPerChannel: Int
         /// The time printed as "generated"; nil for now.
         public var generatedAt: Timestamp?
+        /// At most this many measurement rows are listed (then failures only, up to twice as
+        /// many), so a huge run still gives a page a browser opens; the charts show every value.
+        public var maxMeasurementRows: Int
 
         public init(
             title: String? = nil, links: [Link] = [], chartWidth: Int = 720, maxCharts: Int = 200,
             histogramMinimum: Int = 20, maxChannelPlots: Int = 24, maxTracesPerChannel: Int = 4,
-            generatedAt: Timestamp? = nil
+            generatedAt: Timestamp? = nil, maxMeasurementRows: Int = 20_000
         ) {
             self.title = title
             self.links = links
@@ -57,6 +60,7 @@ public struct RunReport: Sendable {
             self.maxChannelPlots = maxChannelPlots
             self.maxTracesPerChannel = maxTracesPerChannel
             self.generatedAt = generatedAt
+            self.maxMeasurementRows = max(0, maxMeasurementRows)
         }
     }
 

@@ -98,6 +98,23 @@ import Testing
         #expect(text.contains("first <lot>"))  // custom metadata
     }
 
+    /// Past `maxMeasurementRows` only failures get rows (the page of a huge run stays one a
+    /// browser opens), and the page says how many were left out; the charts keep every value.
+    @Test func pastTheRowLimitOnlyFailuresAreListed() throws {
+        let sample = ReportFixtures.RichRun()
+        try sample.write()
+        let report = try RunReport.load(dataDir: sample.dataDir, runID: String(sample.run.uuidString.prefix(6)))
+        let parsed = try ReportFixtures.parse(report.html(.init(maxMeasurementRows: 2)))
+        let cells = parsed["measurements"] as? [[String: Any]] ?? []
+        let classes = cells.map { Set($0["classes"] as? [String] ?? []) }
+        #expect(cells.count == 4, "\(cells)")
+        #expect(classes.filter { $0.contains("v-failed") }.count == 2)
+        let text = parsed["text"] as? String ?? ""
+        #expect(text.contains("1 passed measurement row(s) of this step not listed"))
+        let vout = (parsed["charts"] as? [[String: Any]] ?? []).first { ($0["attrs"] as? [String: String])?["data-measurement"] == "vout" }
+        #expect((vout?["attrs"] as? [String: String])?["data-points"] == "5")
+    }
+
     /// The spike in the middle of 100k samples survives decimation: the waveform's envelope
     /// reaches it.
     @Test func theWaveformEnvelopeKeepsTheSpike() throws {
@@ -164,6 +181,12 @@ import Testing
         let pages = text.components(separatedBy: "/Type /Page").dropFirst().filter { !$0.hasPrefix("s") }.count
         #expect(pages > 0, "no page in the PDF")
         #expect(!FileManager.default.fileExists(atPath: "run-\(sample.run.uuidString.lowercased().prefix(8)).html"))
+        // Neither --html nor --pdf: run-<id>.html in the working directory.
+        let plain = try TestPlugins.run(
+            ReportFixtures.litmus, ["runs", "report", String(sample.run.uuidString.prefix(8)), "--data-dir", sample.dataDir],
+            in: sample.dataDir)
+        #expect(plain.status == 0 && plain.output.contains("wrote run-"), "\(plain.output)")
+        #expect(FileManager.default.fileExists(atPath: sample.dataDir + "/run-\(sample.run.uuidString.lowercased().prefix(8)).html"))
     }
 
     /// Bad run ids, a data directory without runs, a missing browser: clear errors that say
