@@ -54,9 +54,12 @@ public struct ChartScale: Sendable {
     /// About `count` round values inside the domain (1, 2 or 5 × 10ⁿ apart), at least three
     /// when the domain allows.
     public func ticks(count: Int = 5) -> [Double] {
-        let ticks = ticks(step: Self.niceStep((high - low) / Double(Swift.max(1, count))))
-        guard ticks.count < 3 else { return ticks }
-        return self.ticks(step: Self.niceStep((high - low) / Double(Swift.max(1, count) * 3)))
+        var ticks: [Double] = []
+        for finer in [1, 2, 3] {
+            ticks = self.ticks(step: Self.niceStep((high - low) / Double(Swift.max(1, count) * finer)))
+            if ticks.count >= 3 { break }
+        }
+        return ticks
     }
 
     private func ticks(step: Double) -> [Double] {

@@ -175,29 +175,44 @@ extension RunReport {
         }
     }
 
-    /// A double, int64 or timestamp column as doubles / integers with validity.
+    /// A double, int64, timestamp or bool column with validity, its storage held directly
+    /// (reading a row copies nothing).
     struct Numbers {
-        let column: RunTable.Column?
-        init(_ c: RunTable.Column?) { column = c }
+        let type: RunTable.ColumnType?
+        let valid: RunTable.Column.Validity?
+        let doubles: [Double]
+        let ints: [Int64]
+        let bools: [Bool]
+        init(_ c: RunTable.Column?) {
+            type = c?.type
+            valid = c?.valid
+            doubles = c?.doubles ?? []
+            ints = c?.ints ?? []
+            bools = c?.bools ?? []
+        }
+        private func has(_ row: Int) -> Bool {
+            guard let valid, row < valid.count else { return false }
+            return valid[row]
+        }
         func double(_ row: Int) -> Double? {
-            guard let c = column, row < c.valid.count, c.valid[row] else { return nil }
-            switch c.type {
-            case .double: return c.doubles[row]
-            case .int64, .timestamp: return Double(c.ints[row])
+            guard has(row) else { return nil }
+            switch type {
+            case .double: return doubles[row]
+            case .int64, .timestamp: return Double(ints[row])
             default: return nil
             }
         }
         func int(_ row: Int) -> Int64? {
-            guard let c = column, row < c.valid.count, c.valid[row] else { return nil }
-            switch c.type {
-            case .int64, .timestamp: return c.ints[row]
-            case .double: return Int64(exactly: c.doubles[row])
+            guard has(row) else { return nil }
+            switch type {
+            case .int64, .timestamp: return ints[row]
+            case .double: return Int64(exactly: doubles[row])
             default: return nil
             }
         }
         func bool(_ row: Int) -> Bool? {
-            guard let c = column, c.type == .bool, row < c.valid.count, c.valid[row] else { return nil }
-            return c.bools[row]
+            guard type == .bool, has(row) else { return nil }
+            return bools[row]
         }
     }
 

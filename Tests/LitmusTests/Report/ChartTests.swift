@@ -38,7 +38,9 @@ import Testing
         // Tables show at most 12 significant digits: no binary floating-point noise.
         #expect(ChartNumber.display(0.0045000000000000005) == "0.0045" && ChartNumber.display(3.3099999999999996) == "3.31")
         #expect(ChartNumber.display(123456789.12345679) == "123456789.123" && ChartNumber.display(-1e-300) == "-1e-300")
+        // At least three ticks, and not crowded.
         #expect(ChartScale(low: 3.22, high: 3.38, from: 0, to: 138).ticks(count: 3).count >= 3)
+        #expect(ChartScale(low: 3.299, high: 3.317, from: 0, to: 138).ticks(count: 3).count == 4)
     }
 
     /// Past three points per pixel the chart decimates, yet every final failure is still a point.
