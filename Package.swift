@@ -88,12 +88,15 @@ let package = Package(
         // event log, the prompt channel (no HTTP, no terminal UI).
         .target(name: "LitmusRunner", dependencies: ["Litmus"]),
 
+        // Reading the data Litmus writes: run reports and SVG charts (Report/, Charts/).
+        .target(name: "LitmusAnalytics", dependencies: ["Litmus", "LitmusParquet", "LitmusJSON"]),
+
         // The web operator screen on the station runner (`litmus serve`): HTTP, server-sent
         // events, hand-written pages. The core and the test target do not depend on it.
         .target(
             name: "LitmusServe",
             dependencies: [
-                "Litmus", "LitmusJSON", "LitmusRunner",
+                "Litmus", "LitmusAnalytics", "LitmusJSON", "LitmusRunner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +107,7 @@ let package = Package(
             name: "litmus",
             dependencies: [
                 "Litmus",
+                "LitmusAnalytics",
                 "LitmusJSON",
                 "LitmusRunner",
                 "LitmusServe",
@@ -163,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "LitmusBench",
             dependencies: [
-                "Litmus", "LitmusTesting", "LitmusRunner", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
+                "Litmus", "LitmusAnalytics", "LitmusTesting", "LitmusRunner", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench",
@@ -171,7 +175,7 @@ let package = Package(
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(
-            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            name: "LitmusTests", dependencies: ["Litmus", "LitmusAnalytics", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
             exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
         // The example of writing tests with Swift Testing on the mock bench (README).
         // Sidecar files are read from the source tree (next to the test file), not bundled.

@@ -8,9 +8,10 @@ for pkg in libusb-1.0-0-dev libzstd-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # What the tests use: an emulated USB device (umockdev), an independent VXI-11 client
-# (lxi-tools), and tmux to drive the interactive shell in a real terminal.
+# (lxi-tools), tmux to drive the interactive shell in a real terminal, and headless Chromium
+# with its driver (reports and web pages checked in a real browser, PDF printing).
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
-    for pkg in umockdev libumockdev-dev lxi-tools tmux; do
+    for pkg in umockdev libumockdev-dev lxi-tools tmux chromium chromium-driver; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
     done
 fi
@@ -33,10 +34,10 @@ command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is require
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
     # Independent peers for the transport tests: pyvisa-py (VXI-11, HiSLIP, socket and USBTMC
     # clients), pyusb, scpipy (an SCPI server) and pyvisa-sim (its device files, to compare the sim driver with).
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars, pyvisa, pyvisa_py, usb, scpipy, pyvisa_sim" >/dev/null 2>&1; then
-        echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb, scpipy and pyvisa-sim"
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pyarrow, duckdb, polars, pyvisa, pyvisa_py, usb, scpipy, pyvisa_sim, selenium" >/dev/null 2>&1; then
+        echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb, scpipy, pyvisa-sim and selenium"
         python3 -m venv .venv
-        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy pyvisa-sim
+        .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy pyvisa-sim selenium
     fi
 fi
 
