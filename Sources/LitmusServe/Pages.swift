@@ -49,6 +49,7 @@ enum Pages {
                   <button id="startButton" type="submit">Start</button>
                   <button id="abortButton" type="button" class="danger" disabled>Abort</button>
                 </form>
+                <div id="yield" class="yield"></div>
                 <p id="message" class="message" role="status"></p>
                 <div id="verdict" class="verdict" hidden></div>
                 <div id="live" class="live" hidden>
@@ -64,7 +65,6 @@ enum Pages {
                     </div>
                   </div>
                 </div>
-                <div id="yield" class="yield"></div>
               </section>
             </main>
             <div id="prompts" class="prompts" hidden></div>
@@ -86,25 +86,6 @@ enum Pages {
               <table class="table"><thead><tr><th>started (UTC)</th><th>serial</th><th>part</th><th>operator</th><th>phase</th><th>outcome</th><th>measurements</th><th>failed</th></tr></thead>
               <tbody id="runs"></tbody></table>
               <p id="more" class="note" hidden>Only the newest 200 runs are listed: narrow the filters.</p>
-            </main>
-            """)
-
-    static let run = frame(
-        "run", title: "Litmus run",
-        body: """
-            <main class="run">
-              <p id="message" class="message" role="status"></p>
-              <section id="summary" class="summary"></section>
-              <p id="downloads" class="downloads"></p>
-              <h2>Charts across the sweep</h2>
-              <div id="charts" class="charts"></div>
-              <h2>Steps, vectors and measurements</h2>
-              <table class="table"><thead><tr><th>record</th><th>step</th><th>vector</th><th>name</th><th>value</th><th>limit</th><th>outcome</th><th>attempt</th><th>pin</th><th>connection</th><th>instrument</th><th>channel</th></tr></thead>
-              <tbody id="rows"></tbody></table>
-              <h2>Station inventory</h2>
-              <table class="table"><thead><tr><th>role</th><th>driver</th><th>resource</th><th>identity</th><th>calibration due</th></tr></thead>
-              <tbody id="instruments"></tbody></table>
-              <div id="mocks"></div>
             </main>
             """)
 
@@ -130,6 +111,7 @@ enum Pages {
     static let style = #"""
         :root { --pass: #1a7f37; --fail: #cf222e; --warn: #bf8700; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; }
         * { box-sizing: border-box; }
+        [hidden] { display: none !important; }
         body { margin: 0; font: 15px/1.4 system-ui, sans-serif; color: #1f2328; background: #fff; }
         header.top { display: flex; gap: 1rem; align-items: center; padding: .4rem 1rem; background: #24292f; color: #fff; }
         header.top a { color: #fff; margin-right: 1rem; }
@@ -162,6 +144,7 @@ enum Pages {
         .verdict.failed { background: var(--fail); }
         .verdict.errored, .verdict.aborted, .verdict.terminated { background: var(--warn); }
         .verdict ul { margin: .3rem 0; }
+        .verdict a, .verdict .note { color: #fff; }
         .boardline { font-size: 1.2rem; font-weight: 600; }
         .bar { height: .8rem; background: var(--bg); border: 1px solid var(--line); border-radius: .4rem; overflow: hidden; }
         .bar div { height: 100%; width: 0; background: #1f6feb; transition: width .2s; }
@@ -176,7 +159,7 @@ enum Pages {
         .table th, .table td { text-align: left; padding: .2rem .4rem; border-bottom: 1px solid var(--line); }
         .measure { max-height: 28rem; overflow: auto; }
         .o-passed, .o-done { color: var(--pass); } .o-failed { color: var(--fail); font-weight: 600; } .o-errored, .o-aborted { color: var(--warn); font-weight: 600; } .o-skipped { color: var(--muted); }
-        .yield { margin-top: .6rem; font-size: 1rem; }
+        .yield { margin-top: .4rem; font-size: 1rem; font-weight: 600; }
         .prompts { position: fixed; inset: 0; background: rgba(31,35,40,.45); display: flex; flex-wrap: wrap; align-items: center; justify-content: center; gap: 1rem; padding: 1rem; }
         .prompt { background: #fff; border-radius: 8px; padding: 1rem 1.2rem; width: min(32rem, 95vw); box-shadow: 0 8px 24px rgba(0,0,0,.3); }
         .prompt h2 { margin: 0 0 .6rem; font-size: 1.3rem; }
@@ -184,12 +167,6 @@ enum Pages {
         .prompt .buttons { display: flex; flex-wrap: wrap; gap: .6rem; margin-top: .8rem; }
         .prompt .countdown { color: var(--warn); font-weight: 600; }
         .filters { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin-bottom: .6rem; }
-        .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
-        .chart { border: 1px solid var(--line); border-radius: 6px; padding: .3rem; background: #fff; }
-        .chart .title { font-weight: 600; font-size: .9rem; }
-        .summary dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; }
-        .summary dt { color: var(--muted); }
-        .downloads a { margin-right: 1rem; }
         .note { color: var(--muted); }
         .login { max-width: 26rem; margin: 3rem auto; }
         .login form { display: flex; flex-direction: column; gap: .6rem; }
@@ -445,77 +422,7 @@ enum Pages {
           load(true);
         }
 
-        // ---- A run ----
-        // TODO(RunReport): replaced by LitmusAnalytics.RunReport (issue 18) once merged.
-        function svg(tag, attrs) { const e = document.createElementNS("http://www.w3.org/2000/svg", tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; }
-        function chart(title, points, unit) {
-          const W = 420, H = 220, L = 50, R = 10, T = 10, B = 30;
-          const xs = points.map((p) => p.x), ys = points.flatMap((p) => [p.y, p.low, p.high]).filter((v) => typeof v === "number" && isFinite(v));
-          let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
-          if (x0 === x1) { x0 -= 1; x1 += 1; } if (y0 === y1) { y0 -= 1; y1 += 1; }
-          const pad = (y1 - y0) * 0.1; y0 -= pad; y1 += pad;
-          const X = (x) => L + (x - x0) / (x1 - x0) * (W - L - R), Y = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-          const s = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": title, class: "chartsvg" });
-          s.append(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, fill: "#fff", stroke: "#d0d7de" }));
-          for (const key of ["low", "high"]) {
-            const line = points.filter((p) => typeof p[key] === "number");
-            if (line.length) s.append(svg("polyline", { points: line.map((p) => X(p.x) + "," + Y(p[key])).join(" "), fill: "none", stroke: "#cf222e", "stroke-dasharray": "4 3", class: "limit" }));
-          }
-          s.append(svg("polyline", { points: points.filter((p) => typeof p.y === "number").map((p) => X(p.x) + "," + Y(p.y)).join(" "), fill: "none", stroke: "#1f6feb" }));
-          for (const p of points) if (typeof p.y === "number") s.append(svg("circle", { cx: X(p.x), cy: Y(p.y), r: 4, fill: p.outcome === "passed" ? "#1a7f37" : p.outcome === "failed" ? "#cf222e" : "#bf8700", class: "point" }));
-          const label = (x, y, text, anchor) => { const t = svg("text", { x: x, y: y, "font-size": 11, "text-anchor": anchor || "middle" }); t.textContent = text; s.append(t); };
-          label(L - 4, Y(y1 - pad) + 4, (y1 - pad).toPrecision(4), "end"); label(L - 4, Y(y0 + pad) + 4, (y0 + pad).toPrecision(4), "end");
-          label(X(x0), H - 12, String(x0)); label(X(x1), H - 12, String(x1));
-          const box = el("div", null, "chart"); box.append(el("div", title + (unit ? " (" + unit + ")" : ""), "title"), s);
-          return box;
-        }
-        function runPage() {
-          $("conn").hidden = true;
-          const id = location.pathname.split("/")[2];
-          fetch("/api/runs/" + encodeURIComponent(id), { credentials: "same-origin" }).then(async (r) => {
-            const j = await r.json();
-            if (!r.ok) { $("message").className = "message error"; $("message").textContent = j.error; return; }
-            document.title = "Run " + j.serial;
-            const dl = el("dl"), fact = (k, v) => { if (v !== undefined && v !== null) dl.append(el("dt", k), el("dd", v)); };
-            fact("serial", j.serial); fact("outcome", j.outcome); fact("reason", j.reason); fact("part", j.part); fact("station", j.station); fact("phase", j.phase);
-            fact("operator", j.operator); fact("started", j.started_at); fact("ended", j.ended_at); fact("run id", j.run_id);
-            for (const d of j.diagnostics) fact("diagnostic", d);
-            $("summary").replaceChildren(el("h1", "Run of " + j.serial + " \u2014 " + j.outcome, "o-" + j.outcome), dl);
-            for (const f of ["parquet", "csv", "json"]) { const a = el("a", "Download " + f.toUpperCase()); a.href = "/runs/" + j.run_id + "/download/" + f; $("downloads").append(a); }
-            const c = {}; j.columns.forEach((n, i) => (c[n] = i));
-            const get = (row, n) => (c[n] === undefined ? null : row[c[n]]);
-            const inCols = j.columns.filter((n) => n.startsWith("in_"));
-            const body = $("rows"), series = {};
-            for (const row of j.rows) {
-              const type = get(row, "record_type");
-              if (type === "run") continue;
-              const o = get(row, type + "_outcome") || get(row, "measurement_outcome");
-              const lim = { low: get(row, "limit_low"), high: get(row, "limit_high") };
-              const params = inCols.filter((n) => get(row, n) !== null).map((n) => n.slice(3) + "=" + get(row, n)).join(" ");
-              const tr = el("tr"); tr.className = "o-" + o;
-              tr.append(el("td", type), el("td", fmt(get(row, "step_path"))), el("td", get(row, "vector_index") === null ? "" : get(row, "vector_index") + (params ? " " + params : "")),
-                el("td", fmt(get(row, "measurement_name"))), el("td", fmt(get(row, "measurement_value")) + (get(row, "measurement_unit") ? " " + get(row, "measurement_unit") : "")),
-                el("td", type === "measurement" ? limitText({ low: lim.low === null ? undefined : lim.low, high: lim.high === null ? undefined : lim.high }) : ""), el("td", fmt(o)),
-                el("td", type === "measurement" || type === "vector" ? (Number(get(row, type === "vector" ? "vector_retry" : "step_retry") || 0) + 1) : ""),
-                el("td", fmt(get(row, "dut_pin"))), el("td", fmt(get(row, "fixture_connection"))), el("td", fmt(get(row, "instrument_role"))), el("td", fmt(get(row, "instrument_channel"))));
-              body.append(tr);
-              if (type === "measurement" && typeof get(row, "measurement_value") === "number" && get(row, "vector_index") !== null && get(row, "is_final_attempt") !== false) {
-                const key = get(row, "step_path") + " " + get(row, "measurement_name");
-                const numeric = inCols.find((n) => typeof get(row, n) === "number");
-                (series[key] = series[key] || { unit: get(row, "measurement_unit"), points: [] }).points.push({ x: numeric ? get(row, numeric) : get(row, "vector_index"), y: get(row, "measurement_value"), low: lim.low, high: lim.high, outcome: o });
-              }
-            }
-            for (const key in series) { const s = series[key]; s.points.sort((a, b) => a.x - b.x); $("charts").append(chart(key, s.points, s.unit)); }
-            if (!Object.keys(series).length) $("charts").append(el("p", "No swept measurements to chart.", "note"));
-            for (const i of j.instruments) {
-              const tr = el("tr"); const role = el("td", i.role); if (i.mocked) { role.append(" "); role.append(el("span", "MOCK", "badge mock")); }
-              tr.append(role, el("td", i.driver), el("td", i.resource), el("td", fmt(i.identity)), el("td", fmt(i.calibration_due))); $("instruments").append(tr);
-            }
-            for (const m of j.mocks) $("mocks").append(el("div", "mock patch: " + m, "note"));
-          });
-        }
-
         const page = document.body.dataset.page;
-        if (page === "station") stationPage(); else if (page === "history") historyPage(); else if (page === "run") runPage();
+        if (page === "station") stationPage(); else if (page === "history") historyPage();
         """#
 }

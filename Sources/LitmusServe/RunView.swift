@@ -1,17 +1,11 @@
 import Foundation
 import Hummingbird
 import Litmus
-import LitmusJSON
+import LitmusAnalytics
 
-/// One run read back from the event log, for the run page and its downloads.
-///
-/// TODO(RunReport): the run page's full rendering (steps, vectors, traceability, charts across
-/// the sweep, decimated waveform plots) is `LitmusAnalytics.RunReport` of issue 18; until it is
-/// merged, the page draws the run's table from ``json(dataDir:id:)`` with a small script.
+/// One run read back from the event log: its page (``LitmusAnalytics/RunReport``, the report
+/// of `litmus runs report`, with the screen's links around it) and its downloads.
 enum RunView {
-    /// The most rows of a run sent to the page (the downloads have all of them).
-    static let rowLimit = 20_000
-
     /// The run whose id is `id` (a whole UUID).
     static func run(dataDir: String, id: String) throws -> RunAccumulator {
         guard let uuid = UUID(uuidString: id) else {
@@ -23,61 +17,25 @@ enum RunView {
         return run
     }
 
-    /// The run as JSON: identity, instruments, mocks, diagnostics, and its table (column names
-    /// and rows).
-    static func json(dataDir: String, id: String) throws -> String {
+    /// The run page: the run's report with links back to the station and the history, and to
+    /// its downloads. The report is self-contained (inline CSS and SVG, no script), so it is
+    /// sent with a policy that allows its inline styles and nothing else.
+    static func page(dataDir: String, id: String) throws -> Response {
         let run = try run(dataDir: dataDir, id: id)
-        let table = RunTable(run: run)
-        var j = JSONBuffer()
-        j.beginObject()
-        j.field("run_id", run.runID.uuidString.lowercased())
-        j.field("serial", run.started?.dutSerial)
-        j.field("part", run.started?.dutPartNumber ?? run.started?.partID)
-        j.field("station", run.started?.stationID)
-        j.field("phase", run.started?.testPhase)
-        j.field("operator", run.started?.operatorID)
-        j.field("started_at", run.startedAt?.iso8601)
-        j.field("ended_at", run.endedAt?.iso8601)
-        j.field("outcome", run.ended?.outcome.rawValue ?? "running")
-        j.field("reason", run.ended?.reason)
-        j.key(static: "instruments")
-        j.beginArray()
-        for i in run.instruments {
-            j.beginObject()
-            j.field("role", i.role)
-            j.field("driver", i.driver)
-            j.field("resource", i.resource)
-            j.field("mocked", i.mocked)
-            j.field("identity", [i.manufacturer, i.model, i.serial, i.firmware].compactMap { $0 }.joined(separator: " ").nilIfEmpty)
-            j.field("calibration_due", i.calibrationDue)
-            j.endObject()
-        }
-        j.endArray()
-        j.key(static: "mocks")
-        j.beginArray()
-        for m in run.mockPatches { j.value("\(m.role).\(m.operation): \(m.behavior) (\(m.scope))") }
-        j.endArray()
-        j.key(static: "diagnostics")
-        j.beginArray()
-        for d in run.diagnostics { j.value(d.description) }
-        j.endArray()
-        j.key(static: "columns")
-        j.beginArray()
-        for c in table.columns { j.value(c.name) }
-        j.endArray()
-        j.key(static: "rows")
-        j.beginArray()
-        for row in 0..<min(table.rowCount, rowLimit) {
-            j.beginArray()
-            for c in table.columns {
-                if c.valid[row] { j.value(c.json(row)) } else { j.null() }
-            }
-            j.endArray()
-        }
-        j.endArray()
-        j.field("row_count", table.rowCount)
-        j.endObject()
-        return String(decoding: j.bytes, as: UTF8.self)
+        let base = "/runs/\(run.runID.uuidString.lowercased())/download/"
+        let links = [
+            RunReport.Link(label: "Station", href: "/"), RunReport.Link(label: "History", href: "/history"),
+            RunReport.Link(label: "Download Parquet", href: base + "parquet"), RunReport.Link(label: "Download CSV", href: base + "csv"),
+            RunReport.Link(label: "Download JSON", href: base + "json"),
+        ]
+        let html = RunReport(run: run, dataDir: dataDir).html(.init(links: links))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     /// The run's data as a file: `parquet` (its run file, written now if it was not yet),

@@ -26,7 +26,9 @@ struct SecurityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
         var response = try await check(request, context: context, next: next)
-        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        }
         response.headers[HTTPFields.Element.Name("X-Content-Type-Options")!] = "nosniff"
         response.headers[HTTPFields.Element.Name("X-Frame-Options")!] = "DENY"
         response.headers[HTTPFields.Element.Name("Referrer-Policy")!] = "same-origin"

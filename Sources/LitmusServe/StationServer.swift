@@ -97,7 +97,13 @@ public final class StationServer: Sendable {
 
         router.get("/") { _, context in Self.page(Pages.station, context: context) }
         router.get("/history") { _, context in Self.page(Pages.history, context: context) }
-        router.get("/runs/:id") { _, context in Self.page(Pages.run, context: context) }
+        router.get("/runs/:id") { _, context in
+            do {
+                return try RunView.page(dataDir: dataDir, id: context.parameters.get("id") ?? "")
+            } catch let e as ServeError {
+                return Self.failure(e)
+            }
+        }
         router.get("/app.js") { _, _ in Self.text(Pages.script, type: "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.text(Pages.style, type: "text/css; charset=utf-8") }
         router.get("/login") { request, _ in
@@ -145,7 +151,10 @@ public final class StationServer: Sendable {
         }
         router.post("/api/start") { request, context in
             try await Self.action(request, context) { body, user in
-                try session.start(serial: body["serial"] as? String ?? "", operatorID: body["operator"] as? String, by: user)
+                // The operator typed on the screen, else the signed-in user.
+                let typed = (body["operator"] as? String)?.trimmingCharacters(in: .whitespaces)
+                let op = typed?.isEmpty == false ? typed : (user == "local" ? nil : user)
+                try session.start(serial: body["serial"] as? String ?? "", operatorID: op, by: user)
             }
         }
         router.post("/api/abort") { request, context in
@@ -163,13 +172,6 @@ public final class StationServer: Sendable {
                 let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
                 let filter = try HistoryFilter(query)
                 return Self.json(try filter.rows(dataDir: dataDir))
-            } catch let e as ServeError {
-                return Self.failure(e)
-            }
-        }
-        router.get("/api/runs/:id") { _, context in
-            do {
-                return Self.json(try RunView.json(dataDir: dataDir, id: context.parameters.get("id") ?? ""))
             } catch let e as ServeError {
                 return Self.failure(e)
             }
