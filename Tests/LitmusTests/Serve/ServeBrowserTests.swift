@@ -162,9 +162,9 @@ import Glibc
                 urllib.request.urlretrieve(base + "runs/" + run + "/download/" + f, d + "/run." + f)
             q = "SELECT count(*), count(measurement_name), max(operator_id) FROM "
             print(json.dumps({
-                "parquet": list(duckdb.sql(q + f"read_parquet('{d}/run.parquet')").fetchone()),
-                "csv": list(duckdb.sql(q + f"read_csv('{d}/run.csv')").fetchone()),
-                "json": list(duckdb.sql(q + f"read_json('{d}/run.json', format='newline_delimited')").fetchone()),
+                "parquet": list(duckdb.sql(q + f"read_parquet('{d}/run.parquet')").fetchall()[0]),
+                "csv": list(duckdb.sql(q + f"read_csv('{d}/run.csv')").fetchall()[0]),
+                "json": list(duckdb.sql(q + f"read_json('{d}/run.json', format='newline_delimited')").fetchall()[0]),
             }))
             """
         let read = try TestPython.json(program, [server.url, runID, dir]) as! [String: [Any]]
