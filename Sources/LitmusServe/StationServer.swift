@@ -135,12 +135,19 @@ public final class StationServer: Sendable {
             Response(
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                 body: .init { writer in
-                    let (id, stream) = session.subscribe()
+                    let (id, subscriber) = session.subscribe()
                     try await request.body.consumeWithInboundCloseHandler { _ in
                         var n: Int64 = 0
-                        for await message in stream {
-                            n += 1
-                            try await writer.write(ByteBuffer(string: "id: \(n)\nevent: \(message.type)\ndata: \(message.data)\n\n"))
+                        // Everything queued since the last write goes out in one write.
+                        for await _ in subscriber.wakeups {
+                            guard let batch = subscriber.take() else { break }
+                            if batch.isEmpty { continue }
+                            var text = ""
+                            for message in batch {
+                                n += 1
+                                text += "id: \(n)\nevent: \(message.type)\ndata: \(message.data)\n\n"
+                            }
+                            try await writer.write(ByteBuffer(string: text))
                         }
                     } onInboundClosed: {
                         session.hub.remove(id)

@@ -246,7 +246,7 @@ final class StationSession: @unchecked Sendable {
     }
 
     /// The whole state for a screen that connects now, and the stream of changes after it.
-    func subscribe() -> (id: UUID, stream: AsyncStream<Message>) {
+    func subscribe() -> (id: UUID, subscriber: EventHub.Subscriber) {
         lock.withLock {
             var j = JSONBuffer()
             writeState(&j)
