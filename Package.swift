@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The web operator screen (`litmus serve`): only LitmusServe and the CLI depend on it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The C ABI between host and plugins: a header, nothing else.
@@ -97,6 +99,17 @@ let package = Package(
         // Reading the data Litmus writes: run reports and SVG charts (Report/, Charts/).
         .target(name: "LitmusAnalytics", dependencies: ["Litmus", "LitmusParquet", "LitmusJSON"]),
 
+        // The web operator screen on the station runner (`litmus serve`): HTTP, server-sent
+        // events, hand-written pages. The core and the test target do not depend on it.
+        .target(
+            name: "LitmusServe",
+            dependencies: [
+                "Litmus", "LitmusAnalytics", "LitmusJSON", "LitmusRunner",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The command-line tool.
         .executableTarget(
             name: "litmus",
@@ -105,6 +118,7 @@ let package = Package(
                 "LitmusAnalytics",
                 "LitmusJSON",
                 "LitmusRunner",
+                "LitmusServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

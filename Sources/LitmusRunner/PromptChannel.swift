@@ -30,7 +30,20 @@ public final class PromptChannel: @unchecked Sendable {
         public var choices: [String]
         public var timeoutSeconds: Double?
         public var dutSerial: String?
+        /// A picture for the operator: a path relative to the station file's folder, as the
+        /// test wrote it (a face checks it stays inside that folder before showing it).
+        public var image: String?
         public var receivedAt: Date
+    }
+
+    /// How a prompt was closed, for the faces that still show it.
+    public struct Closing: Sendable, Equatable {
+        public var id: String
+        /// `answered`, `timed_out` or `cancelled`.
+        public var response: String
+        public var value: String?
+        /// Who answered (`operator:bob@web`), `timeout`, or why it was cancelled.
+        public var source: String
     }
 
     /// The socket's path.
@@ -41,9 +54,17 @@ public final class PromptChannel: @unchecked Sendable {
         set { lock.withLock { handler = newValue } }
     }
 
+    /// Called (on the thread that closed it) once for each prompt that is answered, times out
+    /// or is cancelled: every face closes its question, whoever answered.
+    public var onClosed: (@Sendable (Closing) -> Void)? {
+        get { lock.withLock { closedHandler } }
+        set { lock.withLock { closedHandler = newValue } }
+    }
+
     private let listener: Int32
     private let lock = NSLock()
     private var handler: (@Sendable (Request) -> Void)?
+    private var closedHandler: (@Sendable (Closing) -> Void)?
     private var pending: [String: (request: Request, fd: Int32)] = [:]
     private var closed = false
 
@@ -87,6 +108,7 @@ public final class PromptChannel: @unchecked Sendable {
             return Array(pending.values)
         }
         for p in open { reply(p.fd, id: p.request.id, response: "cancelled", value: nil, source: "runner") }
+        for p in open { notifyClosed(p.request.id, "cancelled", nil, "runner") }
         shutdown(listener, Int32(SHUT_RDWR))
         closeDescriptor(listener)
         unlink(path)
@@ -102,6 +124,7 @@ public final class PromptChannel: @unchecked Sendable {
     public func answer(id: String, value: String, source: String) -> Bool {
         guard let p = lock.withLock({ pending.removeValue(forKey: id) }) else { return false }
         reply(p.fd, id: id, response: "answered", value: value, source: source)
+        notifyClosed(id, "answered", value, source)
         return true
     }
 
@@ -111,12 +134,18 @@ public final class PromptChannel: @unchecked Sendable {
     public func cancel(id: String, reason: String) -> Bool {
         guard let p = lock.withLock({ pending.removeValue(forKey: id) }) else { return false }
         reply(p.fd, id: id, response: "cancelled", value: nil, source: reason)
+        notifyClosed(id, "cancelled", nil, reason)
         return true
     }
 
     private func timeOut(id: String) {
         guard let p = lock.withLock({ pending.removeValue(forKey: id) }) else { return }
         reply(p.fd, id: id, response: "timed_out", value: nil, source: "timeout")
+        notifyClosed(id, "timed_out", nil, "timeout")
+    }
+
+    private func notifyClosed(_ id: String, _ response: String, _ value: String?, _ source: String) {
+        lock.withLock { closedHandler }?(Closing(id: id, response: response, value: value, source: source))
     }
 
     private func reply(_ fd: Int32, id: String, response: String, value: String?, source: String) {
@@ -176,7 +205,7 @@ public final class PromptChannel: @unchecked Sendable {
         let request = Request(
             id: id, kind: kind, message: message, choices: object["choices"] as? [String] ?? [],
             timeoutSeconds: (object["timeout_seconds"] as? NSNumber)?.doubleValue, dutSerial: object["dut_serial"] as? String,
-            receivedAt: Date())
+            image: object["image"] as? String, receivedAt: Date())
         let (accepted, handler) = lock.withLock { () -> (Bool, (@Sendable (Request) -> Void)?) in
             if closed || pending[id] != nil { return (false, nil) }
             pending[id] = (request, fd)

@@ -79,6 +79,11 @@ public final class StationRunner: @unchecked Sendable {
         public var roles: [String]
         public var mockedRoles: [String]
         public var warnings: [String]
+        /// Each role as opened: driver, resource, mocked, identity, calibration dates (what a
+        /// run records as `instrument.connected`).
+        public var instruments: [InstrumentConnected] = []
+        /// Each role's calibration state on the day the bench was checked.
+        public var calibration: [String: Calibration.Status] = [:]
     }
 
     public let options: Options
@@ -200,7 +205,8 @@ public final class StationRunner: @unchecked Sendable {
         }
         return BenchSummary(
             stationID: configuration.station.id, roles: station.roles.map(\.role), mockedRoles: mocked,
-            warnings: (report.warnings + station.report.warnings).map { "\($0)" })
+            warnings: (report.warnings + station.report.warnings).map { "\($0)" }, instruments: station.inventory,
+            calibration: Dictionary(station.roles.map { ($0.role, $0.calibration) }) { first, _ in first })
     }
 
     /// The serial as scanned, checked: trimmed, not empty, printable, at most 64 characters,
@@ -218,15 +224,25 @@ public final class StationRunner: @unchecked Sendable {
         return serial
     }
 
-    /// The environment of a board's test process.
-    func environment(serial: String, sessionID: UUID, promptSocket: String?) -> [String: String] {
+    /// An operator id as typed at a face: trimmed by the face, 1 to 64 printable characters
+    /// without spaces (it goes into every run's `operator_id`).
+    public static func validate(operatorID: String) throws {
+        guard !operatorID.isEmpty, operatorID.count <= 64,
+            operatorID.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f && !CharacterSet.whitespacesAndNewlines.contains($0) })
+        else {
+            throw RunnerError("operator \(operatorID.prefix(20).debugDescription) is not an operator id: 1 to 64 printable characters without spaces, like alice")
+        }
+    }
+
+    /// The environment of a board's test process (`operatorID` beats the session's).
+    func environment(serial: String, sessionID: UUID, promptSocket: String?, operatorID: String? = nil) -> [String: String] {
         var env = options.environment.filter { !["LITMUS_DUT_SERIAL", "LITMUS_SESSION_ID", "LITMUS_PROMPT_SOCKET"].contains($0.key) }
         env["LITMUS_DUT_SERIAL"] = serial
         env["LITMUS_STATION"] = options.station
         env["LITMUS_PHASE"] = options.phase
         env["LITMUS_DATA_DIR"] = options.dataDir
         env["LITMUS_SESSION_ID"] = sessionID.uuidString.lowercased()
-        if let op = options.operatorID { env["LITMUS_OPERATOR"] = op }
+        if let op = operatorID ?? options.operatorID { env["LITMUS_OPERATOR"] = op }
         if let promptSocket { env["LITMUS_PROMPT_SOCKET"] = promptSocket }
         if let sequence = options.sequence {
             env["LITMUS_SEQUENCE"] = sequence.hasPrefix("/") ? sequence : FileManager.default.currentDirectoryPath + "/" + sequence
@@ -260,7 +276,15 @@ public final class StationRunner: @unchecked Sendable {
     /// happens), and returns the verdict once the process
     /// has ended. A process that dies without ending its run gets it ended `aborted` (with
     /// everything it recorded) and written to its Parquet file.
-    public func test(serial raw: String, promptSocket: String? = nil, progress: (RunProgress) -> Void = { _ in }) throws -> Board {
+    ///
+    /// A face that shows more than the progress (the web screen lists every step and
+    /// measurement) gets each durable event through `onEvent`, before `progress` is called for
+    /// it; `operatorID` names who started this board when it is not the session's operator.
+    public func test(
+        serial raw: String, operatorID: String? = nil, promptSocket: String? = nil, progress: (RunProgress) -> Void = { _ in },
+        onEvent: (Event) -> Void = { _ in }
+    ) throws -> Board {
+        if let operatorID { try Self.validate(operatorID: operatorID) }
         let serial = try validate(serial: raw)
         let sessionID = UUID()
         let logDirectory = options.logDirectory ?? "\(options.dataDir)/runner-logs"
@@ -268,7 +292,8 @@ public final class StationRunner: @unchecked Sendable {
         let logFile = "\(logDirectory)/\(RunMaterializer.sanitize(serial))-\(sessionID.uuidString.lowercased().prefix(8)).log"
         let command = options.command.map { $0.replacingOccurrences(of: "{serial}", with: serial) }
         var model = RunProgress(serial: serial, expected: lock.withLock { history.expectation })
-        let child = try ChildProcess.spawn(command, environment: environment(serial: serial, sessionID: sessionID, promptSocket: promptSocket), output: logFile)
+        let child = try ChildProcess.spawn(
+            command, environment: environment(serial: serial, sessionID: sessionID, promptSocket: promptSocket, operatorID: operatorID), output: logFile)
         lock.withLock {
             current = child
             currentSerial = serial
@@ -286,6 +311,7 @@ public final class StationRunner: @unchecked Sendable {
             // Each event is shown: a face decides what to redraw or print.
             for event in batch.events {
                 model.apply(event)
+                onEvent(event)
                 progress(model)
             }
             if batch.events.isEmpty { progress(model) }

@@ -157,7 +157,7 @@ public enum Litmus {
                 "no prompt \"\(key)\": add it with .litmusPrompts([\"\(key)\": .confirm(\"...\")])\(known.isEmpty ? "" : "; known: \(known.joined(separator: ", "))")")
         }
         try scope.start(from: sourceLocation)
-        return try scope.harness.prompt(p.message, kind: p.kind, choices: p.choices, timeout: p.timeout)
+        return try scope.harness.prompt(p.message, kind: p.kind, choices: p.choices, timeout: p.timeout, image: p.image)
     }
 
     // MARK: The bench

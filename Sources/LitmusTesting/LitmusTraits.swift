@@ -110,16 +110,22 @@ public struct LitmusPrompt: Sendable {
     public var kind: PromptKind
     public var choices: [String]
     public var timeout: Double?
+    /// A picture shown with the question on the web screen: a path relative to the station
+    /// file's folder.
+    public var image: String?
 
-    public init(_ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil) {
+    public init(_ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil, image: String? = nil) {
         self.message = message
         self.kind = kind
         self.choices = choices
         self.timeout = timeout
+        self.image = image
     }
 
     /// A yes/no question.
-    public static func confirm(_ message: String, timeout: Double? = nil) -> LitmusPrompt { LitmusPrompt(message, timeout: timeout) }
+    public static func confirm(_ message: String, timeout: Double? = nil, image: String? = nil) -> LitmusPrompt {
+        LitmusPrompt(message, timeout: timeout, image: image)
+    }
     /// One of `choices`.
     public static func choice(_ message: String, _ choices: [String], timeout: Double? = nil) -> LitmusPrompt {
         LitmusPrompt(message, kind: .choice, choices: choices, timeout: timeout)

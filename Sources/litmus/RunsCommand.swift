@@ -156,35 +156,12 @@ struct RunsCommand: ParsableCommand {
             if csv && json { throw ValidationError("choose one of --csv and --json") }
             let catalog = try RunCatalog(dataDir: data.path)
             let table = RunTable(run: try catalog.run(matching: runID))
-            var out = ""
-            if json {
-                for row in 0..<table.rowCount {
-                    var j = JSONBuffer()
-                    j.beginObject()
-                    for c in table.columns where c.valid[row] {
-                        j.key(c.name)
-                        j.value(c.json(row))
-                    }
-                    j.endObject()
-                    out += String(decoding: j.bytes, as: UTF8.self) + "\n"
-                }
-            } else {
-                out += table.columns.map { csvField($0.name) }.joined(separator: ",") + "\n"
-                for row in 0..<table.rowCount {
-                    out += table.columns.map { c in c.valid[row] ? csvField(RunTable.text(c.json(row)) ?? "") : "" }
-                        .joined(separator: ",") + "\n"
-                }
-            }
+            let out = json ? table.jsonLines() : table.csv()
             if let output {
                 try Data(out.utf8).write(to: URL(fileURLWithPath: output))
             } else {
                 print(out, terminator: "")
             }
-        }
-
-        func csvField(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
     }
 }

@@ -16,6 +16,10 @@
 //       one production run with the default settings (git identity of the current directory,
 //       host name): a TestRunLogger, one step with one limited measurement, finalize, close;
 //       prints "run <parquet file>" and exits 0 (the cold-start benchmark, bench/ColdStartBench).
+//   litmus-test-producer board <measurements-per-second> <count>
+//       a board's run as the station runner starts it (LITMUS_SESSION_ID, LITMUS_DATA_DIR,
+//       LITMUS_DUT_SERIAL from the environment): one step with <count> measurements paced at
+//       the given rate (0: as fast as it can), then the run ends passed (bench/ServeBench).
 import Foundation
 import Litmus
 
@@ -48,6 +52,7 @@ let usage = """
            litmus-test-producer flush <dataDir> <session-uuid> <count>
            litmus-test-producer hold-lock <lockdir> <resource> <station> <role> <seconds>
            litmus-test-producer one-run <dataDir>
+           litmus-test-producer board <measurements-per-second> <count>
     """
 
 let arguments = CommandLine.arguments
@@ -58,7 +63,7 @@ if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
     print(usage)
     exit(0)
 }
-let expectedCount = ["crash": 4, "flush": 5, "hold-lock": 7, "one-run": 3]
+let expectedCount = ["crash": 4, "flush": 5, "hold-lock": 7, "one-run": 3, "board": 4]
 guard arguments.count >= 2, let expected = expectedCount[arguments[1]], arguments.count == expected else {
     fail(
         (arguments.count >= 2 && expectedCount[arguments[1]] == nil
@@ -95,6 +100,44 @@ if arguments[1] == "one-run" {
         try logger.close()
         guard let file = logger.runFile else { fail("the run's Parquet file was not written") }
         say("run \(file)")
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+}
+if arguments[1] == "board" {
+    let env = ProcessInfo.processInfo.environment
+    guard let rate = Double(arguments[2]), rate >= 0, let count = Int(arguments[3]), count >= 0 else {
+        fail("board needs a rate (>= 0) and a count (>= 0)\n" + usage)
+    }
+    guard let session = env["LITMUS_SESSION_ID"].flatMap(UUID.init(uuidString:)), let dataDir = env["LITMUS_DATA_DIR"],
+        let serial = env["LITMUS_DUT_SERIAL"]
+    else {
+        fail("board runs under the station runner: LITMUS_SESSION_ID, LITMUS_DATA_DIR and LITMUS_DUT_SERIAL must be set")
+    }
+    do {
+        let log = try EventStore(dataDir: dataDir).eventLog(sessionID: session)
+        let run = UUID()
+        _ = try log.append(Event(sessionID: session, runID: run, .runStarted(RunStarted(dutSerial: serial, stationID: "bench_mock"))))
+        _ = try log.append(Event(sessionID: session, runID: run, .stepStarted(StepStarted(name: "stream", index: 0))))
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        for i in 0..<count {
+            if rate > 0 {
+                // Paced against the start, so a late measurement does not slow the rest.
+                clock_gettime(CLOCK_MONOTONIC, &ts)
+                let wait = start + Double(i) / rate - (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)
+                if wait > 0 { usleep(UInt32(wait * 1e6)) }
+            }
+            _ = try log.append(
+                Event(
+                    sessionID: session, runID: run,
+                    .measurement(Measurement(stepIndex: 0, stepPath: "stream", name: "m", value: Double(i), unit: "V", outcome: .passed, limitLow: -1, limitHigh: 1e12))))
+        }
+        _ = try log.append(Event(sessionID: session, runID: run, .stepEnded(StepEnded(name: "stream", index: 0, outcome: .passed))))
+        _ = try log.append(Event(sessionID: session, runID: run, .runEnded(RunEnded(outcome: .passed))))
+        try log.close()
         exit(0)
     } catch {
         fail("\(error)")

@@ -17,6 +17,9 @@ public struct Prompt: Sendable, Equatable {
     public var choices: [String]
     /// Seconds to wait for an answer; nil waits forever.
     public var timeout: Double?
+    /// A picture to show with the question (a face that can show one does): a path relative
+    /// to the station file's folder, e.g. `images/lid.png`.
+    public var image: String? = nil
 }
 
 /// The operator's answer.
@@ -170,6 +173,7 @@ public struct SocketPromptHandler: PromptHandler {
             "type": "prompt", "id": UUID().uuidString.lowercased(), "kind": prompt.kind.rawValue, "message": prompt.message,
             "choices": prompt.choices, "timeout_seconds": prompt.timeout ?? NSNull(),
         ]
+        if let image = prompt.image { request["image"] = image }
         if let serial = ProcessInfo.processInfo.environment["LITMUS_DUT_SERIAL"] { request["dut_serial"] = serial }
         var line = try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])
         line.append(UInt8(ascii: "\n"))

@@ -530,12 +530,16 @@ public final class TestHarness: @unchecked Sendable {
     }
 
     /// Asks the operator (or the configured handler) and records the prompt and the answer.
-    /// The message is used as given: braces are text, never a format.
+    /// The message is used as given: braces are text, never a format. `image` is a picture
+    /// for a face that can show one (the web screen of `litmus serve`): a path relative to
+    /// the station file's folder.
     ///
     /// - Throws: ``PromptError`` when no handler can answer (not a terminal and no
     ///   `LITMUS_PROMPT=auto`), or the handler fails.
     @discardableResult
-    public func prompt(_ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil) throws -> PromptAnswer {
+    public func prompt(
+        _ message: String, kind: PromptKind = .confirm, choices: [String] = [], timeout: Double? = nil, image: String? = nil
+    ) throws -> PromptAnswer {
         if kind == .choice && choices.isEmpty { throw PromptError("a choice prompt needs choices") }
         guard let handler = Prompt.handler(promptHandler) else {
             throw PromptError("no way to ask \"\(message)\": standard input is not a terminal; set LITMUS_PROMPT=auto or give the harness a prompt handler")
@@ -543,7 +547,7 @@ public final class TestHarness: @unchecked Sendable {
         let id = UUID().uuidString.lowercased()
         try logger?.emit(.promptOpened(PromptOpened(promptID: id, kind: kind.rawValue, message: message, choices: choices, timeoutSeconds: timeout)))
         let start = Date()
-        let (answer, source) = try handler.answerWithSource(Prompt(message: message, kind: kind, choices: choices, timeout: timeout))
+        let (answer, source) = try handler.answerWithSource(Prompt(message: message, kind: kind, choices: choices, timeout: timeout, image: image))
         try logger?.emit(
             .promptAnswered(
                 PromptAnswered(
