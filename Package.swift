@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "Litmus", targets: ["Litmus"]),
         .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
+        // Reading runs back: metrics, re-judging, reports.
+        .library(name: "LitmusAnalytics", targets: ["LitmusAnalytics"]),
         // Swift Testing integration: station trait, limits/retry/mocks traits, Litmus.verify.
         .library(name: "LitmusTesting", targets: ["LitmusTesting"]),
         // The station runtime under `litmus run`.
@@ -62,8 +64,11 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        // A standalone Parquet writer (no dependency on the rest of Litmus).
-        .target(name: "LitmusParquet", dependencies: ["CZstd"]),
+        // gzip (inflate) for Parquet pages written by other tools (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // A standalone Parquet writer and reader (no dependency on the rest of Litmus).
+        .target(name: "LitmusParquet", dependencies: ["CZstd", "CZlib"]),
 
         // The core library: plugin loader and registry, instruments, SCPI helpers.
         .target(
@@ -86,11 +91,16 @@ let package = Package(
         // event log, the prompt channel (no HTTP, no terminal UI).
         .target(name: "LitmusRunner", dependencies: ["Litmus"]),
 
+        // Reading runs back: metrics over a lake of run files, re-judging against a new spec,
+        // reports.
+        .target(name: "LitmusAnalytics", dependencies: ["Litmus", "LitmusParquet", "LitmusJSON"]),
+
         // The command-line tool.
         .executableTarget(
             name: "litmus",
             dependencies: [
                 "Litmus",
+                "LitmusAnalytics",
                 "LitmusJSON",
                 "LitmusRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -150,6 +160,7 @@ let package = Package(
             name: "LitmusBench",
             dependencies: [
                 "Litmus", "LitmusTesting", "LitmusRunner", "LitmusParquet", "LitmusJSON", "Yams", "CBenchFloor", "LitmusLANProtocol",
+                "LitmusAnalytics",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench",
@@ -157,7 +168,10 @@ let package = Package(
         .executableTarget(name: "LitmusTestProducer", dependencies: ["Litmus"], path: "Tests/Producer"),
 
         .testTarget(
-            name: "LitmusTests", dependencies: ["Litmus", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
+            name: "LitmusTests",
+            dependencies: [
+                "Litmus", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol", "LitmusAnalytics",
+            ],
             exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
         // The example of writing tests with Swift Testing on the mock bench (README).
         // Sidecar files are read from the source tree (next to the test file), not bundled.
