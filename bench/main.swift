@@ -102,7 +102,7 @@ let sections: [(String, () -> Void)] = [
     ("socket", runSocketBenchmark), ("vxi11", runVXI11Benchmark), ("hislip", runHiSLIPBenchmark),
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
     ("orphans", runOrphanBenchmark), ("production", runProductionBenchmark), ("coldstart", runColdStartBenchmark),
-    ("runner", runRunnerBenchmark),
+    ("runner", runRunnerBenchmark), ("analytics", runAnalyticsBenchmark),
 ]
 let benchUsage = "usage: litmus-bench [section...]   (no section: all)\nsections: \(sections.map(\.0).joined(separator: ", "))"
 let chosen = Set(CommandLine.arguments.dropFirst())

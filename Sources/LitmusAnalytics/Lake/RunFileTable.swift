@@ -86,8 +86,12 @@ public struct StringColumn: Sendable {
 
     /// Whether row `row` equals `value` (one string comparison per dictionary entry).
     public func matcher(_ value: String) -> (Int) -> Bool {
-        let hits = Set(dictionary.indices.filter { dictionary[$0] == value }.map { Int32($0) })
-        return { hits.contains(indices[$0]) }
+        let hits = dictionary.map { $0 == value }
+        let indices = self.indices
+        return { row in
+            let index = indices[row]
+            return index >= 0 && hits[Int(index)]
+        }
     }
 }
 

@@ -170,7 +170,6 @@ extension RunMetrics {
     struct CapabilityData {
         var samples: [Sample] = []
         var failures = 0
-        var count = 0
     }
 
     /// What the files of one thread hold.
@@ -234,34 +233,57 @@ extension RunMetrics {
                 guard let wanted = filter.step else { return true }
                 return stepPath[row] == wanted || stepName[row] == wanted
             }
+            // Capability groups of this file, keyed by dictionary indices and bit patterns (cheap
+            // to hash), merged into `capability` once per group at the end.
+            struct LocalKey: Hashable {
+                var step: Int32
+                var name: Int32
+                var unit: Int32
+                var low: UInt64
+                var high: UInt64
+            }
+            var local: [LocalKey: Int] = [:]
+            var groups: [(key: CapabilityKey, data: CapabilityData)] = []
+            let absent = UInt64(0x7FF8_DEAD_0000_0000)
             for row in 0..<n {
                 if isMeasurement(row) {
                     guard final[row] ?? true, stepMatches(row) else { continue }
-                    let measurement = name[row] ?? ""
-                    if let wanted = filter.measurement, measurement != wanted { continue }
+                    if let wanted = filter.measurement, name[row] != wanted { continue }
                     measurements += 1
                     let failedHere = failedOutcome(row)
-                    let step = stepPath[row] ?? ""
                     if failedHere {
                         failed += 1
-                        byMeasurement[measurement, default: 0] += 1
-                        byStep[step, default: 0] += 1
+                        byMeasurement[name[row] ?? "", default: 0] += 1
+                        byStep[stepPath[row] ?? "", default: 0] += 1
                         byPin[pin[row] ?? "(no pin)", default: 0] += 1
                         byStation[station, default: 0] += 1
                     }
                     let lo = low?[row]
                     let hi = high?[row]
                     guard lo != nil || hi != nil, let v = value?[row], v.isFinite else { continue }
-                    let key = CapabilityKey(step: step, measurement: measurement, unit: unit[row], low: lo, high: hi)
-                    capability[key, default: CapabilityData()].samples.append(
-                        Sample(measuredAt: measuredAt?[row] ?? 0, runID: runID, row: row, value: v))
-                    if failedHere { capability[key]!.failures += 1 }
+                    let localKey = LocalKey(
+                        step: stepPath.indices[row], name: name.indices[row], unit: unit.indices[row],
+                        low: lo?.bitPattern ?? absent, high: hi?.bitPattern ?? absent)
+                    let group: Int
+                    if let known = local[localKey] {
+                        group = known
+                    } else {
+                        group = groups.count
+                        local[localKey] = group
+                        groups.append((CapabilityKey(step: stepPath[row] ?? "", measurement: name[row] ?? "", unit: unit[row], low: lo, high: hi), CapabilityData()))
+                    }
+                    groups[group].data.samples.append(Sample(measuredAt: measuredAt?[row] ?? 0, runID: runID, row: row, value: v))
+                    if failedHere { groups[group].data.failures += 1 }
                 } else if isStep(row) {
                     guard stepMatches(row), filter.measurement == nil,
                         let start = stepStart?[row], let end = stepEnd?[row]
                     else { continue }
                     stepTimes[stepPath[row] ?? "", default: []].append(Double(end - start) / 1e6)
                 }
+            }
+            for (key, data) in groups {
+                capability[key, default: CapabilityData()].samples += data.samples
+                capability[key]!.failures += data.failures
             }
         }
 

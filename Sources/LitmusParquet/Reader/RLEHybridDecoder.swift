@@ -1,6 +1,6 @@
 /// Decodes Parquet's RLE/bit-packing hybrid encoding (definition levels, dictionary indices,
-/// RLE booleans): runs of `(count << 1) | 1` followed by one value, and groups of
-/// `(groups << 1)` followed by `groups × 8` values bit-packed least significant bit first.
+/// RLE booleans): runs of `count << 1` followed by one value, and bit-packed runs of
+/// `(groups << 1) | 1` followed by `groups × 8` values packed least significant bit first.
 ///
 /// Bounded: it writes exactly the number of values asked for (a run promising more is cut),
 /// and fails when the data ends before that many were read.
@@ -42,7 +42,7 @@ struct RLEHybridDecoder {
         let mask: UInt64 = bitWidth == 32 ? 0xFFFF_FFFF : (1 << UInt64(bitWidth)) - 1
         while filled < count {
             let header = try varint()
-            if header & 1 == 1 {
+            if header & 1 == 0 {
                 let run = header >> 1
                 guard position + byteWidth <= bytes.count else { throw .corrupt("RLE data ends inside a run value") }
                 var value: UInt32 = 0
@@ -53,7 +53,7 @@ struct RLEHybridDecoder {
                 filled += take
             } else {
                 let groups = header >> 1
-                guard groups <= UInt64(bytes.count) else { throw .corrupt("a bit-packed RLE run claims \(groups) groups") }
+                guard groups <= UInt64(Int32.max) else { throw .corrupt("a bit-packed RLE run claims \(groups) groups") }
                 let values = Int(groups) * 8
                 let groupBytes = Int(groups) * bitWidth
                 // The last run may be cut short of its padding; read what is there.
