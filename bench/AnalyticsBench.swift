@@ -55,7 +55,7 @@ best = float('inf')
 for _ in range(3):
     t = time.perf_counter()
     con = duckdb.connect()
-    con.execute("CREATE VIEW t AS SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true, file_row_number = true)", [glob])
+    con.execute("CREATE VIEW t AS SELECT * FROM read_parquet('%s', hive_partitioning = true, union_by_name = true, file_row_number = true)" % glob.replace("'", "''"))
     y = con.execute('''
       WITH runs AS (SELECT DISTINCT run_id, dut_serial, run_outcome, run_started_at FROM t WHERE record_type = 'run'),
       o AS (SELECT *, row_number() OVER (PARTITION BY dut_serial ORDER BY run_started_at, run_id) AS k,

@@ -9,7 +9,8 @@
 /// - `sigmaWithin`: the average moving range of consecutive values / d2 (1.128 for ranges of
 ///   two), the short-term sigma of an individuals chart, used by Cp and Cpk.
 /// - Cp and Pp need both limits; Cpk and Ppk use the limits there are (one-sided with one).
-///   All are nil with fewer than two values or a zero sigma.
+///   All are nil with fewer than two values or a zero sigma (a sigma below 1e-12 of the mean,
+///   the rounding noise of equal values, counts as zero).
 public struct CapabilityStatistics: Sendable, Equatable {
     /// d2 for subgroups of two (moving ranges of consecutive values).
     public static let d2 = 1.128
@@ -34,6 +35,11 @@ public struct CapabilityStatistics: Sendable, Equatable {
             var ranges = 0.0
             for i in 1..<values.count { ranges += abs(values[i] - values[i - 1]) }
             sigmaWithin = ranges / (n - 1) / Self.d2
+            // Equal values give a sigma of rounding noise (1e-16 of the mean), which would make
+            // the indices astronomically large: below 1e-12 of the mean it is zero.
+            let noise = 1e-12 * abs(mean)
+            if sigma <= noise { sigma = 0 }
+            if let within = sigmaWithin, within <= noise { sigmaWithin = 0 }
         } else {
             sigma = .nan
             sigmaWithin = nil
