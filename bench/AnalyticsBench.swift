@@ -69,7 +69,8 @@ for _ in range(3):
       r AS (SELECT *, abs(v - lag(v) OVER (PARTITION BY step_path, measurement_name, limit_low, limit_high
                                            ORDER BY measured_at, run_id, file_row_number)) AS mr FROM s)
       SELECT step_path, measurement_name, limit_low, limit_high, count(*), avg(v), stddev_samp(v),
-             least((limit_high - avg(v)), (avg(v) - limit_low)) / (3 * avg(mr) / 1.128) AS cpk FROM r GROUP BY ALL''').fetchall()
+             least((limit_high - avg(v)), (avg(v) - limit_low)) / (3 * avg(mr) / 1.128) AS cpk FROM r
+      GROUP BY step_path, measurement_name, limit_low, limit_high''').fetchall()
     best = min(best, time.perf_counter() - t)
     con.close()
 print(json.dumps({'seconds': best, 'units': y[0], 'first_pass': y[1], 'final': y[2], 'rows': len(cap)}))
