@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "Litmus", targets: ["Litmus"]),
         .library(name: "LitmusDriverKit", targets: ["LitmusDriverKit"]),
         .library(name: "LitmusParquet", targets: ["LitmusParquet"]),
+        // Reading runs back: metrics, re-judging, reports.
+        .library(name: "LitmusAnalytics", targets: ["LitmusAnalytics"]),
         // Swift Testing integration: station trait, limits/retry/mocks traits, Litmus.verify.
         .library(name: "LitmusTesting", targets: ["LitmusTesting"]),
         // The station runtime under `litmus run`.
@@ -72,8 +74,11 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        // A standalone Parquet writer (no dependency on the rest of Litmus).
-        .target(name: "LitmusParquet", dependencies: ["CZstd"]),
+        // gzip (inflate) for Parquet pages written by other tools (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // A standalone Parquet writer and reader (no dependency on the rest of Litmus).
+        .target(name: "LitmusParquet", dependencies: ["CZstd", "CZlib"]),
 
         // The core library: plugin loader and registry, instruments, SCPI helpers.
         .target(
@@ -96,7 +101,8 @@ let package = Package(
         // event log, the prompt channel (no HTTP, no terminal UI).
         .target(name: "LitmusRunner", dependencies: ["Litmus"]),
 
-        // Reading the data Litmus writes: run reports and SVG charts (Report/, Charts/).
+        // Reading runs back: reports and SVG charts, metrics over a lake of run files, re-judging
+        // against a new spec (Report/, Charts/, Lake/, Metrics/, Rejudge/).
         .target(name: "LitmusAnalytics", dependencies: ["Litmus", "LitmusParquet", "LitmusJSON"]),
 
         // The web operator screen on the station runner (`litmus serve`): HTTP, server-sent

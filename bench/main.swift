@@ -103,7 +103,7 @@ let sections: [(String, () -> Void)] = [
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
     ("orphans", runOrphanBenchmark), ("production", runProductionBenchmark), ("coldstart", runColdStartBenchmark),
     ("runner", runRunnerBenchmark), ("hostio", runHostIOBenchmark), ("report", runReportBenchmark),
-    ("serve", runServeBenchmark),
+    ("serve", runServeBenchmark), ("analytics", runAnalyticsBenchmark),
 ]
 let benchUsage = "usage: litmus-bench [section...]   (no section: all)\nsections: \(sections.map(\.0).joined(separator: ", "))"
 let chosen = Set(CommandLine.arguments.dropFirst())

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libusb-1.0-0-dev libzstd-dev pkg-config python3-venv; do
+for pkg in libusb-1.0-0-dev libzstd-dev zlib1g-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # What the tests use: an emulated USB device (umockdev), an independent VXI-11 client

@@ -14,7 +14,8 @@ struct DataDirOption: ParsableArguments {
 /// `litmus runs list | show | export`
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "List, show and export test runs.", subcommands: [List.self, Show.self, Export.self, RunsReportCommand.self])
+        commandName: "runs", abstract: "List, show, export, report and re-judge test runs.",
+        subcommands: [List.self, Show.self, Export.self, RunsReportCommand.self, RejudgeCommand.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")

@@ -108,7 +108,8 @@ enum PythonReaders {
         try read([path])[0]
     }
 
-    private static func run(program: String, arguments: [String]) throws -> Data {
+    /// Runs a Python `program` with `arguments` and returns its standard output.
+    static func run(program: String, arguments: [String]) throws -> Data {
         let hint = "run `make test` or scripts/setup.sh to create .venv with pyarrow, duckdb and polars, or set LITMUS_PYTHON"
         let candidates = pythonCandidates
         guard let python = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
