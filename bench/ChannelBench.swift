@@ -3,9 +3,11 @@
 //
 //  - bulk: `append(contentsOf:)` of f64 arrays and `appendWaveform` of 64 Ki-point waveforms,
 //    against memcpy of the same bytes into a pre-touched buffer as large as the data (what the
-//    kernel's copy into the page cache is). A round is a 32 MiB burst, inside one 64 MiB
-//    segment: the writer's own cost (framing, CRC, the copy into the page cache); the disk
-//    catches up in the background, and what waiting for it costs is the "final flush" row;
+//    kernel's copy into the page cache is), and against write() of the same bytes to a new file
+//    (the kernel's own part: what the writer cannot go below while it uses write()). A round is
+//    a 32 MiB burst, inside one 64 MiB segment: the writer's own cost (framing, CRC, the copy
+//    into the page cache); the disk catches up in the background, and what waiting for it
+//    costs is the "final flush" row;
 //  - single: `append(_: Double)` (each with its own clock reading and returned URI), against
 //    storing each value through a call the optimiser cannot see through.
 //
@@ -44,6 +46,29 @@ func runChannelBenchmark() {
         channelBenchSink = destination.load(fromByteOffset: 8 * 12345, as: Double.self)
         return elapsed
     }
+    // The kernel's part alone: write() of the same bytes, one call per 64 Ki-point block, to a
+    // new file in the same directory (what appending to a segment costs before any framing).
+    let kernelNs = channelBenchBest(rounds) { () -> UInt64 in
+        try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let path = root + "/write-\(UUID().uuidString.prefix(8))"
+        defer { unlink(path) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0o644)
+        guard fd >= 0 else { return .max }
+        defer { close(fd) }
+        let start = channelBenchClock()
+        let ok = chunk.withUnsafeBytes { source -> Bool in
+            for _ in 0..<chunksPerRound {
+                var done = 0
+                while done < source.count {
+                    let n = write(fd, source.baseAddress! + done, source.count - done)
+                    if n <= 0 { return false }
+                    done += n
+                }
+            }
+            return true
+        }
+        return ok ? channelBenchClock() - start : .max
+    }
     var flushedNs = UInt64.max
     var compactNs = UInt64.max
     let bulkNs = channelBenchBest(rounds) { () -> UInt64 in
@@ -73,6 +98,7 @@ func runChannelBenchmark() {
         }
     }
     channelBenchRow("memcpy of the same bytes (baseline)", samples: bulkSamples, ns: copyNs, baseline: copyNs)
+    channelBenchRow("write() of the same bytes to a new file (kernel floor)", samples: bulkSamples, ns: kernelNs, baseline: copyNs)
     channelBenchRow("appendWaveform of 64 Ki-point waveforms", samples: bulkSamples, ns: waveformNs, baseline: copyNs)
     channelBenchRow("append(contentsOf:) of 64 Ki-sample f64 arrays", samples: bulkSamples, ns: bulkNs, baseline: copyNs)
     channelBenchRow("  ... including the final flush (fdatasync)", samples: bulkSamples, ns: flushedNs, baseline: copyNs)
@@ -102,9 +128,10 @@ func runChannelBenchmark() {
     let bulkRate = bulkSamples / (Double(bulkNs) / 1e9)
     let singleRate = Double(singles) / (Double(singleNs) / 1e9)
     print(String(format: "Goal: waveforms of 64 Ki points >= 1 G points/s and within 2x of memcpy: %@ (%.2f G points/s, %.2fx); "
-                 + "scalar samples >= 20 M/s: %@ (%.1f M/s); bulk f64 %.0f M/s",
+                 + "scalar samples >= 20 M/s: %@ (%.1f M/s); bulk f64 %.0f M/s; write() alone %.2fx memcpy, waveforms %.2fx write()",
                  (waveformRate >= 1e9 && waveformRatio <= 2 ? "met" : "NOT met") as NSString, waveformRate / 1e9, waveformRatio,
-                 (singleRate >= 20e6 ? "met" : "NOT met") as NSString, singleRate / 1e6, bulkRate / 1e6))
+                 (singleRate >= 20e6 ? "met" : "NOT met") as NSString, singleRate / 1e6, bulkRate / 1e6,
+                 Double(kernelNs) / Double(max(copyNs, 1)), Double(waveformNs) / Double(max(kernelNs, 1))))
 }
 
 /// Runs one round in a fresh store and session (removed afterwards); returns its timing.
