@@ -10,7 +10,8 @@ done
 # What the tests use: an emulated USB device (umockdev), an independent VXI-11 client
 # (lxi-tools), and tmux to drive the interactive shell in a real terminal.
 if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
-    for pkg in umockdev libumockdev-dev lxi-tools tmux; do
+    # Headless Chromium and its driver: the web pages (litmus serve, runs report) are tested in a real browser.
+    for pkg in umockdev libumockdev-dev lxi-tools tmux chromium chromium-driver; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
     done
 fi
@@ -37,6 +38,23 @@ if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
         echo "setup: creating .venv with pyarrow, duckdb, polars, pyvisa, pyvisa-py, pyusb, scpipy and pyvisa-sim"
         python3 -m venv .venv
         .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb polars pyvisa pyvisa-py pyusb scpipy pyvisa-sim
+    fi
+    if ! .venv/bin/python -c "import selenium" >/dev/null 2>&1; then
+        echo "setup: adding selenium to .venv (drives the system Chromium in the web tests)"
+        .venv/bin/pip install -q --disable-pip-version-check selenium
+    fi
+fi
+
+# The fleet-sync tests and benchmark (litmus sync): an S3 API server on loopback (moto's
+# standalone server), boto3 and DuckDB's S3 reader to read the bucket back, and the AWS CLI
+# (`aws s3 sync`, the benchmark's baseline), in a venv of their own (.venv-sync). DuckDB is
+# pinned to 1.5.5 there because its S3 reader (the httpfs extension) comes from PyPI as
+# duckdb-extension-httpfs, published for 1.5.x; DuckDB cannot fetch extensions here.
+if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ] || [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ]; then
+    if [ ! -x .venv-sync/bin/python ] || ! .venv-sync/bin/python -c "import moto, boto3, awscli, duckdb, duckdb_extension_httpfs" >/dev/null 2>&1; then
+        echo "setup: creating .venv-sync with moto (S3 server), boto3, awscli and duckdb 1.5.5 with httpfs"
+        python3 -m venv .venv-sync
+        .venv-sync/bin/pip install -q --disable-pip-version-check "moto[server]" boto3 awscli duckdb==1.5.5 duckdb-extension-httpfs==1.5.5
     fi
 fi
 

@@ -9,6 +9,6 @@ struct LitmusCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DriversCommand.self, DiscoverCommand.self, ScpiCommand.self, StationCommand.self, RunsCommand.self,
-            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self,
+            RunsDaemonCommand.self, EventsCommand.self, RunCommand.self, SyncCommand.self,
         ])
 }
