@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "LitmusTesting", targets: ["LitmusTesting"]),
         // The station runtime under `litmus run`.
         .library(name: "LitmusRunner", targets: ["LitmusRunner"]),
+        // Store-and-forward of the data directory to S3-compatible object storage.
+        .library(name: "LitmusSync", targets: ["LitmusSync"]),
         .executable(name: "litmus", targets: ["litmus"]),
         // The harness recipe on the mock bench: the README's main job.
         .executable(name: "litmus-example", targets: ["LitmusExample"]),
@@ -51,6 +53,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // The web operator screen (`litmus serve`): only LitmusServe and the CLI depend on it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Fleet sync to S3-compatible storage (LitmusSync only): HTTP client and SigV4 hashing.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The C ABI between host and plugins: a header, nothing else.
@@ -116,6 +123,21 @@ let package = Package(
             ]
         ),
 
+        // Store-and-forward of a data directory to S3-compatible object storage (`litmus sync`):
+        // its own target so the core does not depend on an HTTP client.
+        .target(
+            name: "LitmusSync",
+            dependencies: [
+                "Litmus",
+                "LitmusJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+
         // The command-line tool.
         .executableTarget(
             name: "litmus",
@@ -125,6 +147,7 @@ let package = Package(
                 "LitmusJSON",
                 "LitmusRunner",
                 "LitmusServe",
+                "LitmusSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -194,5 +217,8 @@ let package = Package(
         // Sidecar files are read from the source tree (next to the test file), not bundled.
         .testTarget(name: "LitmusExampleTests", dependencies: ["LitmusTesting"], exclude: ["PowerBoardTests.litmus.yaml"]),
         .testTarget(name: "LitmusParquetTests", dependencies: ["LitmusParquet"]),
+        // Signing, credentials and the cursor of LitmusSync (its end-to-end tests against an S3
+        // server run the real `litmus sync` from LitmusTests, which does not link the HTTP client).
+        .testTarget(name: "LitmusSyncTests", dependencies: ["LitmusSync"]),
     ]
 )

@@ -1,7 +1,7 @@
 // litmus-bench: speed of the driver ABI, as ratios against baselines measured in the same run
 // (these machines are shared and noisy, so absolute numbers alone mean little).
 //
-//   swift run -c release litmus-bench [abi|events|materializer|parquet|channels|station|socket|vxi11|hislip|serial|harness|testing|production|coldstart ...]   (or: make bench)
+//   swift run -c release litmus-bench [abi|events|materializer|parquet|channels|station|socket|vxi11|hislip|serial|harness|testing|production|coldstart|runner|sync ...]   (or: make bench)
 //
 // Plugins are found like the litmus tool finds them: LITMUS_PLUGIN_PATH, then next to this
 // binary (a release build puts liblitmus-*.so beside it).
@@ -103,7 +103,7 @@ let sections: [(String, () -> Void)] = [
     ("serial", runSerialBenchmark), ("harness", runHarnessBenchmark), ("testing", runTestingBenchmark),
     ("orphans", runOrphanBenchmark), ("production", runProductionBenchmark), ("coldstart", runColdStartBenchmark),
     ("runner", runRunnerBenchmark), ("hostio", runHostIOBenchmark), ("report", runReportBenchmark),
-    ("serve", runServeBenchmark), ("analytics", runAnalyticsBenchmark),
+    ("serve", runServeBenchmark), ("analytics", runAnalyticsBenchmark), ("sync", runSyncBenchmark),
 ]
 let benchUsage = "usage: litmus-bench [section...]   (no section: all)\nsections: \(sections.map(\.0).joined(separator: ", "))"
 let chosen = Set(CommandLine.arguments.dropFirst())

@@ -41,6 +41,19 @@ if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ]; then
     fi
 fi
 
+# The fleet-sync tests and benchmark (litmus sync): an S3 API server on loopback (moto's
+# standalone server), boto3 and DuckDB's S3 reader to read the bucket back, and the AWS CLI
+# (`aws s3 sync`, the benchmark's baseline), in a venv of their own (.venv-sync). DuckDB is
+# pinned to 1.5.5 there because its S3 reader (the httpfs extension) comes from PyPI as
+# duckdb-extension-httpfs, published for 1.5.x; DuckDB cannot fetch extensions here.
+if [ "${LITMUS_SETUP_PYTHON:-1}" = 1 ] || [ "${LITMUS_SETUP_ANCHOR:-0}" = 1 ]; then
+    if [ ! -x .venv-sync/bin/python ] || ! .venv-sync/bin/python -c "import moto, boto3, awscli, duckdb, duckdb_extension_httpfs" >/dev/null 2>&1; then
+        echo "setup: creating .venv-sync with moto (S3 server), boto3, awscli and duckdb 1.5.5 with httpfs"
+        python3 -m venv .venv-sync
+        .venv-sync/bin/pip install -q --disable-pip-version-check "moto[server]" boto3 awscli duckdb==1.5.5 duckdb-extension-httpfs==1.5.5
+    fi
+fi
+
 # The benchmark's anchor (make bench sets LITMUS_SETUP_ANCHOR=1): the Python original,
 # litmus-test 0.3.1 (yanked on PyPI when it was renamed, so pinned exactly) and its successor
 # testerkit 0.6.0, in a venv of their own (.venv-anchor) so their many dependencies stay out

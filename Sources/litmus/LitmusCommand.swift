@@ -19,7 +19,7 @@ struct LitmusCommand: ParsableCommand {
         subcommands: [
             DriversCommand.self, DiscoverCommand.self, ScpiCommand.self, StationCommand.self, RunsCommand.self,
             RunsDaemonCommand.self, EventsCommand.self, RunCommand.self, ImportCommand.self, InitCommand.self,
-            NewTestCommand.self, ServeCommand.self, MetricsCommand.self,
+            NewTestCommand.self, ServeCommand.self, MetricsCommand.self, SyncCommand.self,
         ])
 
     /// Applies `--log-level` (anywhere before `--`, on every command) and `LITMUS_LOG`, then

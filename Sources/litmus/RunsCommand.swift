@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Litmus
 import LitmusJSON
+import LitmusSync
 
 /// Where results live: `--data-dir`, else `LITMUS_DATA_DIR`, else `./data`.
 struct DataDirOption: ParsableArguments {
@@ -181,8 +182,30 @@ struct RunsDaemonCommand: ParsableCommand {
     @Flag(help: "Sweep once and exit.") var once = false
     @Option(help: "Seconds between sweeps.") var interval: Double = 2
     @Option(help: "Seconds of silence after which an open run counts as orphaned.") var lease: Double = 900
+    @Option(name: .customLong("sync-to"), help: "Also upload finished files to s3://bucket[/prefix] after each sweep (as `litmus sync`).")
+    var syncTo: String?
+    @OptionGroup var syncTarget: SyncTargetOptions
 
     func run() throws {
+        let sync: LakeSync?
+        do {
+            sync = try syncTo.map { try syncTarget.makeSync(url: $0, dataDir: data.path) }
+        } catch let e as SyncError {
+            printError("error: \(e)")
+            throw ExitCode(2)
+        }
+        /// Uploads what the sweep finished; a failed pass is retried at the next sweep.
+        func syncPass() -> Bool {
+            guard let sync else { return true }
+            do {
+                let report = try sync.syncOnce()
+                SyncCommand.show(report, json: false, verbose: once)
+                return report.succeeded
+            } catch {
+                printError("sync: \(error)")
+                return false
+            }
+        }
         if once {
             // What the sweep found is printed from its report, once, plainly.
             let daemon = RunsDaemon(dataDir: data.path, leaseSeconds: lease)
@@ -197,7 +220,8 @@ struct RunsDaemonCommand: ParsableCommand {
                 printError("incomplete: run \(id.uuidString.lowercased()) was written with events lost; `litmus runs show \(id.uuidString.lowercased().prefix(8))` says which")
             }
             for p in report.problems { printError("problem: \(p)") }
-            if !report.succeeded { throw ExitCode.failure }
+            let synced = syncPass()
+            if !report.succeeded || !synced { throw ExitCode.failure }
             return
         }
         let daemon = RunsDaemon(dataDir: data.path, leaseSeconds: lease)
@@ -217,6 +241,7 @@ struct RunsDaemonCommand: ParsableCommand {
             }
             // Warnings are logged by the daemon as it finds them; failures are not.
             for p in report.problems { printError("problem: \(p)") }
+            _ = syncPass()
         }
         _ = sources
     }

@@ -16,7 +16,12 @@ enum TestPython {
     }
 
     /// Runs `program` with `arguments` and decodes its standard output as JSON.
-    static func json(_ program: String, _ arguments: [String] = []) throws -> Any {
+    ///
+    /// - Parameters:
+    ///   - python: another interpreter (a venv of its own, e.g. the sync tests' `.venv-sync`).
+    ///   - environment: variables added to this process's environment.
+    static func json(_ program: String, _ arguments: [String] = [], python: String? = nil, environment: [String: String] = [:]) throws -> Any {
+        let path = python ?? self.path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw Failure(description: "no Python at \(path): run `make test` or scripts/setup.sh, or set LITMUS_PYTHON")
         }
@@ -29,6 +34,7 @@ enum TestPython {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["-c", program] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         try process.run()
