@@ -212,7 +212,7 @@ let package = Package(
 
         .testTarget(
             name: "LitmusTests", dependencies: ["Litmus", "LitmusAnalytics", "LitmusTesting", "LitmusRunner", "LitmusYAML", "LitmusLANProtocol", "LitmusUSBTMCProtocol"],
-            exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml"]),
+            exclude: ["Fixtures", "Testing/LitmusTestingFixtures.litmus.yaml", "Serve/serve_browser.py", "Serve/serve_http.py"]),
         // The example of writing tests with Swift Testing on the mock bench (README).
         // Sidecar files are read from the source tree (next to the test file), not bundled.
         .testTarget(name: "LitmusExampleTests", dependencies: ["LitmusTesting"], exclude: ["PowerBoardTests.litmus.yaml"]),

@@ -199,7 +199,7 @@ import Testing
 
     /// A writer's file with `mutate` applied, read in full: an error or values, never a crash.
     static func readDamaged(_ bytes: [UInt8], at path: String, limits: ParquetReaderLimits = .init()) -> ParquetReadError? {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         do {
             _ = try ParquetFileReader(path: path, limits: limits).read()
             return nil
