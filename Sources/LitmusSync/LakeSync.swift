@@ -66,7 +66,6 @@ public final class LakeSync: @unchecked Sendable {
     let client: S3Client
     let options: Options
     let journal: SyncJournal
-    private var recovered = false
     private let retryCount = Counter()
 
     /// Opens (or creates) the cursor for this destination in `<dataDir>/sync/` and takes its lock.
@@ -107,10 +106,10 @@ public final class LakeSync: @unchecked Sendable {
         let before = retryCount.value
         try client.headBucket()
         let candidates = try SyncCandidates.scan(dataDir: dataDir)
-        if !recovered {
-            report.abortedMultipart = try abortInterrupted(candidates: candidates)
-            recovered = true
-        }
+        // Every pass: one syncer per destination holds the cursor, so any upload still open for
+        // one of our keys was left by an interrupted pass (or by a retried create whose first
+        // reply was lost).
+        report.abortedMultipart = try abortInterrupted(candidates: candidates)
         var todo: [SyncCandidate] = []
         for c in candidates {
             if let last = journal.lastUpload(of: c.relativePath), last.size == c.size, last.mtimeNanoseconds == c.mtimeNanoseconds {
@@ -246,6 +245,11 @@ public final class LakeSync: @unchecked Sendable {
             let expected = SigV4Signer.hex(Insecure.MD5.hash(data: md5s)) + "-\(parts.count)"
             if etag != expected && etag.contains("-") {
                 throw SyncError.verificationFailed(key: key, "ETag \(etag), expected \(expected) from the parts' MD5s")
+            }
+            // A CreateMultipartUpload retried after a lost reply leaves the first upload open on
+            // the server: give back every other upload of this key now that the object is whole.
+            for (k, id) in try client.listMultipartUploads(prefix: key) where k == key && id != uploadID {
+                try client.abortMultipartUpload(key: k, uploadID: id)
             }
             return etag
         } catch {

@@ -40,7 +40,7 @@ import Testing
     }
 
     static func waitOpen(_ channel: PromptChannel) -> PromptChannel.Request? {
-        for _ in 0..<1000 {  // a guard against a hang, not a timing assert
+        for _ in 0..<12_000 {  // a guard against a hang (60 s, for a loaded CI machine), not a timing assert
             if let first = channel.open.first { return first }
             usleep(5000)
         }

@@ -12,7 +12,7 @@ import Glibc
 /// by dlopen, over real loopback sockets: against the `litmus-fake-instruments socket` server
 /// (normal and with faults), against an independent server (scpipy), and the fake checked with
 /// an independent client (pyvisa-py).
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))  // a hang guard; CI runs builds of other packages beside these tests
 struct SocketTransportTests {
     /// Short timeouts keep the failure cases fast.
     static let timeout: InstrumentValue = .i64(400)
