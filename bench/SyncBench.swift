@@ -98,11 +98,11 @@ func runSyncBenchmark() {
         }
         let mib = Double(bytes) / 1_048_576
         print(String(format: "  the day: %d files, %.1f MiB", files, mib))
-        print(String(format: "  %@ %7.2f s  %7.1f MiB/s  %6.0f files/s", "aws s3 sync (baseline)".padding(toLength: 44, withPad: " ", startingAt: 0), bestAWS, mib / bestAWS, Double(files) / bestAWS))
+        print(String(format: "  %@ %7.2f s  %7.1f MiB/s  %6.0f files/s", "aws s3 sync (baseline)".padding(toLength: 44, withPad: " ", startingAt: 0) as NSString, bestAWS, mib / bestAWS, Double(files) / bestAWS))
         print(String(format: "  %@ %7.2f s  %7.1f MiB/s  %6.0f files/s  %5.2fx the baseline's throughput",
-                     "litmus sync".padding(toLength: 44, withPad: " ", startingAt: 0), bestLitmus, mib / bestLitmus, Double(files) / bestLitmus, bestAWS / bestLitmus))
-        print(String(format: "  %@ %7.2f s", "aws s3 sync again, nothing new (baseline)".padding(toLength: 44, withPad: " ", startingAt: 0), noopAWS))
-        print(String(format: "  %@ %7.2f s  %5.2fx the baseline's time", "litmus sync again, nothing new".padding(toLength: 44, withPad: " ", startingAt: 0), noopLitmus, noopLitmus / noopAWS))
+                     "litmus sync".padding(toLength: 44, withPad: " ", startingAt: 0) as NSString, bestLitmus, mib / bestLitmus, Double(files) / bestLitmus, bestAWS / bestLitmus))
+        print(String(format: "  %@ %7.2f s", "aws s3 sync again, nothing new (baseline)".padding(toLength: 44, withPad: " ", startingAt: 0) as NSString, noopAWS))
+        print(String(format: "  %@ %7.2f s  %5.2fx the baseline's time", "litmus sync again, nothing new".padding(toLength: 44, withPad: " ", startingAt: 0) as NSString, noopLitmus, noopLitmus / noopAWS))
     } catch {
         print("error: \(error)")
     }
