@@ -2,6 +2,8 @@
 // release binaries are, and interleaved best-of-rounds timing.
 import CBenchFloor
 import Foundation
+import Litmus
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +13,39 @@ import Glibc
 struct BenchError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// The plugins, found like the litmus tool finds them (LITMUS_PLUGIN_PATH, then beside this
+/// binary), with only errors logged: what every transport and ABI section opens instruments with.
+func benchRegistry() -> DriverRegistry {
+    let registry = benchRegistry()
+    return registry
+}
+
+/// The path of `litmus-fake-instruments` beside this executable, or nil after printing that
+/// `section` is skipped and how to build it.
+func benchFakeInstruments(_ section: String) -> String? {
+    let executable = benchDirectory() + "/litmus-fake-instruments"
+    guard FileManager.default.isExecutableFile(atPath: executable) else {
+        print("\(section): skipped: no \(executable) (build it: swift build -c release)")
+        return nil
+    }
+    return executable
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read back, released).
+func benchFreePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw BenchError(message: "no free port: \(String(cString: strerror(errno)))") }
+    return Int(UInt16(bigEndian: addr.sin_port))
 }
 
 /// The directory of this executable (the release build puts the fake server beside it).

@@ -7,7 +7,6 @@ import CBenchFloor
 import Foundation
 import Litmus
 import LitmusLANProtocol
-import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -152,15 +151,8 @@ private func pyvisaNumbers(port: Int, cpu: Int32) -> (queryUs: Double, blockMBs:
 }
 
 func runHiSLIPBenchmark() {
-    let executable = benchDirectory() + "/litmus-fake-instruments"
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-        print("HiSLIP: skipped: no \(executable) (build it: swift build -c release)")
-        return
-    }
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    guard let executable = benchFakeInstruments("HiSLIP") else { return }
+    let registry = benchRegistry()
 
     let server: BenchServer
     do {

@@ -4,18 +4,10 @@
 // Swift), to the same fake socket server, interleaved in the same run.
 import Foundation
 import Litmus
-import Logging
 
 func runHostIOBenchmark() {
-    let executable = benchDirectory() + "/litmus-fake-instruments"
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-        print("Host I/O: skipped: no \(executable) (build it: swift build -c release)")
-        return
-    }
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    guard let executable = benchFakeInstruments("Host I/O") else { return }
+    let registry = benchRegistry()
     let server: BenchServer
     do {
         server = try BenchServer("socket", ["--serial", "BENCH"], executable: executable)

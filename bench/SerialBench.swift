@@ -8,17 +8,13 @@
 // hides behind 87 µs per character; it matters for USB-CDC devices (no UART) and large blocks.
 import Foundation
 import Litmus
-import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 func runSerialBenchmark() {
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    let registry = benchRegistry()
     if registry.drivers.isEmpty {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
         print("no plugins found on \(DriverRegistry.searchPath()) (open descriptors: \(fds)); problems: \(registry.diagnostics)")

@@ -5,22 +5,14 @@
 import CBenchFloor
 import Foundation
 import Litmus
-import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 func runSocketBenchmark() {
-    let executable = benchDirectory() + "/litmus-fake-instruments"
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-        print("Socket: skipped: no \(executable) (build it: swift build -c release)")
-        return
-    }
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    guard let executable = benchFakeInstruments("Socket") else { return }
+    let registry = benchRegistry()
 
     let server: BenchServer
     do {

@@ -1,6 +1,5 @@
 import Foundation
 import Litmus
-import Logging
 import Yams
 
 /// Station configuration and instrument-profile costs, against baselines from the same run:
@@ -10,10 +9,7 @@ import Yams
 /// - loading and checking the whole mock bench (station, fixture, part, four profiles, plugin
 ///   tables, mock_config probes) against parsing the same files with Yams alone.
 func runStationBenchmark() {
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    let registry = benchRegistry()
     let root = ProcessInfo.processInfo.environment["LITMUS_STATIONS"] ?? "stations"
     let stationFile = "\(root)/bench_mock.yaml"
     print("Stations and instrument profiles (best of 7 rounds)")

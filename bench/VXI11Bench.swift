@@ -9,7 +9,6 @@
 import CBenchFloor
 import Foundation
 import Litmus
-import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -82,15 +81,8 @@ private func vxi11RunPyvisa(
 }
 
 func runVXI11Benchmark() {
-    let executable = benchDirectory() + "/litmus-fake-instruments"
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-        print("VXI-11: skipped: no \(executable) (build it: swift build -c release)")
-        return
-    }
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    guard let executable = benchFakeInstruments("VXI-11") else { return }
+    let registry = benchRegistry()
     let python = benchPython()
 
     let queryCount = 2000

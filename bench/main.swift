@@ -7,7 +7,6 @@
 // binary (a release build puts liblitmus-*.so beside it).
 import Foundation
 import Litmus
-import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -41,10 +40,7 @@ final class DirectBaseline {
 }
 
 func runABIBenchmark() {
-    var logger = Logger(label: "litmus.bench")
-    logger.logLevel = .error
-    let registry = DriverRegistry(logger: logger)
-    registry.loadSearchPath()
+    let registry = benchRegistry()
     for problem in registry.diagnostics { print("warning: \(problem)") }
 
     let n = 2_000_000

@@ -5,12 +5,6 @@ import Foundation
 /// value from the station, the log or a user is put into the page by the script as text,
 /// never as markup.
 enum Pages {
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
-    }
-
     private static func frame(_ page: String, title: String, body: String) -> String {
         """
         <!doctype html>

@@ -1,4 +1,5 @@
 import Foundation
+import LitmusAnalytics
 import Hummingbird
 import Litmus
 import LitmusJSON
@@ -245,7 +246,7 @@ public final class StationServer: Sendable {
     static func page(_ html: String, context: ServeContext) -> Response {
         let user = context.serveUser.map { "\($0.name) (\($0.role.rawValue))" } ?? ""
         let text = html.replacingOccurrences(of: "{{csrf}}", with: context.serveSession?.csrf ?? "")
-            .replacingOccurrences(of: "{{user}}", with: Pages.escape(user))
+            .replacingOccurrences(of: "{{user}}", with: MarkupWriter.escaped(user))
             .replacingOccurrences(of: "{{signed_in}}", with: context.serveSignedIn ? "yes" : "no")
         return Self.text(text, type: "text/html; charset=utf-8")
     }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Litmus
 import LitmusJSON
 
 /// The durable cursor of one destination: an append-only JSON Lines file in
@@ -148,7 +149,6 @@ final class SyncJournal {
         if fdatasync(fd) != 0 { throw SyncError.local(path: path, "cannot flush the sync cursor: \(String(cString: strerror(errno)))") }
     }
 
-    static func now() -> String {
-        ISO8601DateFormatter().string(from: Date())
-    }
+    /// UTC time of a line, from the same clock the event log uses.
+    static func now() -> String { Timestamp.now().description }
 }

@@ -94,7 +94,7 @@ struct DiscoverCommand: ParsableCommand {
             }
             return
         }
-        print(Table.render(
+        print(TextTable.render(
             header: ["DRIVER", "RESOURCE", "DESCRIPTION"],
             rows: found.map { [$0.driverID, $0.resource, $0.description] }))
         if failed.isEmpty, let first = found.first {

@@ -55,7 +55,7 @@ struct DriversCommand: ParsableCommand {
                 let rows = drivers.map {
                     [$0.id, $0.version, $0.vendor, $0.schemes.joined(separator: ","), "\($0.operations.count)", $0.pluginPath]
                 }
-                print(Table.render(header: ["DRIVER", "VERSION", "VENDOR", "SCHEMES", "OPS", "FILE"], rows: rows))
+                print(TextTable.render(header: ["DRIVER", "VERSION", "VENDOR", "SCHEMES", "OPS", "FILE"], rows: rows))
             }
             for c in registry.schemeConflicts {
                 let others = c.drivers.filter { $0 != c.preferred }
@@ -212,21 +212,6 @@ struct DriversCommand: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-    }
-}
-
-/// Plain-text tables for terminal output.
-enum Table {
-    static func render(header: [String], rows: [[String]]) -> String {
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 }
 

@@ -70,7 +70,7 @@ struct RunsCommand: ParsableCommand {
             }
             let color = isatty(STDOUT_FILENO) != 0
             print(
-                Table.render(
+                TextTable.render(
                     header: ["RUN", "STARTED (UTC)", "SERIAL", "STATION", "PHASE", "OUTCOME", "MEAS", "FAIL", "DIAG", "PARQUET"],
                     rows: rows.map { s in
                         [

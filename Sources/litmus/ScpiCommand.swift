@@ -483,7 +483,7 @@ final class ScpiShell {
         var rows = Self.metaCommands.map { [":\($0.name) \($0.arguments)".trimmingCharacters(in: .whitespaces), $0.help] }
         rows.append(["<SCPI text>", "written; when it contains a query (?) the reply is read and printed"])
         rows.append(["# text", "a comment: nothing is sent"])
-        out(Table.render(header: ["COMMAND", "WHAT IT DOES"], rows: rows))
+        out(TextTable.render(header: ["COMMAND", "WHAT IT DOES"], rows: rows))
         out("Keys: Up/Down history, Left/Right/Home/End, Ctrl-A/E/U/K/W/L, Ctrl-C abandons a line, Ctrl-D leaves.")
     }
 

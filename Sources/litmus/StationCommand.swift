@@ -55,7 +55,7 @@ struct StationCommand: ParsableCommand {
             }
 
             guard open else {
-                print(Table.render(
+                print(TextTable.render(
                     header: ["ROLE", "DRIVER", "RESOURCE", "PROFILE", "MOCK", "OPS", "CHANNELS"],
                     rows: config.roles.map { r in
                         [r.role, r.driver?.id ?? "-", r.canonicalResource, r.profile?.id ?? "-", r.mocked ? "yes" : "no",
@@ -76,7 +76,7 @@ struct StationCommand: ParsableCommand {
             }
             defer { bench.close() }
             for w in bench.report.warnings { printError("warning: \(w)") }
-            print(Table.render(
+            print(TextTable.render(
                 header: ["ROLE", "DRIVER", "RESOURCE", "IDENTITY", "CALIBRATION", "CHANNELS"],
                 rows: bench.roles.map { r in
                     [r.role, r.resolved.mocked ? "mock (\(r.resolved.driver?.id ?? "profile"))" : (r.resolved.driver?.id ?? "-"),

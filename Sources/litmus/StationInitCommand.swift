@@ -81,7 +81,7 @@ extension StationCommand {
             }
             StationDraft.suggestRoles(&candidates)
             print("Found \(candidates.count) resource\(candidates.count == 1 ? "" : "s"):")
-            print(Table.render(
+            print(TextTable.render(
                 header: ["#", "DRIVER", "RESOURCE", "IDENTITY"],
                 rows: candidates.enumerated().map { i, c in ["\(i + 1)", c.driverID, c.resource, c.identityText] }))
 

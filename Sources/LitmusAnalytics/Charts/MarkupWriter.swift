@@ -51,6 +51,13 @@ public struct MarkupWriter: Sendable {
         }
     }
 
+    /// `value` escaped as ``text(_:)`` escapes it, for pages put together as strings.
+    public static func escaped(_ value: String) -> String {
+        var w = MarkupWriter(capacity: value.utf8.count + 16)
+        w.text(value)
+        return w.string
+    }
+
     /// Appends ` name="value"` with the value escaped.
     public mutating func attribute(_ name: String, _ value: String) {
         bytes.append(UInt8(ascii: " "))

@@ -12,7 +12,7 @@ public enum MetricsHTML {
         }
         var body = ""
         let y = m.yield
-        body += "<h1>\(escape(title))</h1>\n<div class=cards>"
+        body += "<h1>\(MarkupWriter.escaped(title))</h1>\n<div class=cards>"
         for (label, value, detail) in [
             ("First-pass yield", pct(y.firstPass), "\(y.firstPassUnits)/\(y.units) units"),
             ("Final yield", pct(y.final), "\(y.finalPassUnits)/\(y.units) units"),
@@ -20,7 +20,7 @@ public enum MetricsHTML {
             ("Runs", "\(y.runs)", "\(y.passedRuns) passed, \(y.failedRuns) failed, \(y.otherRuns) other"),
             ("Measurements", "\(m.measurements)", "\(m.failedMeasurements) failed (final attempts)"),
         ] {
-            body += "<div class=card><div class=label>\(label)</div><div class=value>\(value)</div><div class=detail>\(escape(detail))</div></div>"
+            body += "<div class=card><div class=label>\(label)</div><div class=value>\(value)</div><div class=detail>\(MarkupWriter.escaped(detail))</div></div>"
         }
         body += "</div>\n"
         for (dimension, entries) in [
@@ -38,19 +38,19 @@ public enum MetricsHTML {
         body += "<table><tr><th>Step</th><th>Measurement</th><th>LSL</th><th>USL</th><th>Unit</th><th>n</th><th>Fail</th><th>Mean</th><th>σ</th><th>Cp</th><th>Cpk</th><th>Ppk</th><th>Histogram</th></tr>\n"
         for c in m.capability {
             let cls = (c.cpk ?? 0) >= 1.33 ? "good" : ((c.cpk ?? 0) >= 1 ? "fair" : "poor")
-            body += "<tr><td>\(escape(c.step))</td><td>\(escape(c.measurement))</td><td>\(num(c.low))</td><td>\(num(c.high))</td><td>\(escape(c.unit ?? ""))</td><td>\(c.count)</td><td>\(c.failures)</td><td>\(num(c.mean))</td><td>\(num(c.sigma))</td><td>\(num(c.cp))</td><td class=\(cls)>\(num(c.cpk))</td><td>\(num(c.ppk))</td><td>\(MetricsSVG.histogram(c))</td></tr>\n"
+            body += "<tr><td>\(MarkupWriter.escaped(c.step))</td><td>\(MarkupWriter.escaped(c.measurement))</td><td>\(num(c.low))</td><td>\(num(c.high))</td><td>\(MarkupWriter.escaped(c.unit ?? ""))</td><td>\(c.count)</td><td>\(c.failures)</td><td>\(num(c.mean))</td><td>\(num(c.sigma))</td><td>\(num(c.cp))</td><td class=\(cls)>\(num(c.cpk))</td><td>\(num(c.ppk))</td><td>\(MetricsSVG.histogram(c))</td></tr>\n"
         }
         body += "</table>\n<h2>Test time per step</h2>\n<table><tr><th>Step</th><th>Attempts</th><th>Total s</th><th>Mean s</th><th>Min s</th><th>Max s</th></tr>\n"
         for s in m.stepTimes {
-            body += "<tr><td>\(escape(s.step))</td><td>\(s.attempts)</td><td>\(num(s.totalSeconds))</td><td>\(num(s.meanSeconds))</td><td>\(num(s.minSeconds))</td><td>\(num(s.maxSeconds))</td></tr>\n"
+            body += "<tr><td>\(MarkupWriter.escaped(s.step))</td><td>\(s.attempts)</td><td>\(num(s.totalSeconds))</td><td>\(num(s.meanSeconds))</td><td>\(num(s.minSeconds))</td><td>\(num(s.maxSeconds))</td></tr>\n"
         }
         body += "</table>\n"
         if !m.problems.isEmpty {
-            body += "<h2>Files not read</h2><ul>" + m.problems.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
+            body += "<h2>Files not read</h2><ul>" + m.problems.map { "<li>\(MarkupWriter.escaped($0))</li>" }.joined() + "</ul>\n"
         }
         return """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <html lang="en"><head><meta charset="utf-8"><title>\(MarkupWriter.escaped(title))</title>
             <style>
             body{font-family:system-ui,sans-serif;margin:24px;color:#222}
             .cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ccc;border-radius:6px;padding:10px 14px;min-width:150px}
@@ -61,21 +61,6 @@ public enum MetricsHTML {
             \(body)</body></html>
 
             """
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }
 
@@ -93,10 +78,10 @@ enum MetricsSVG {
         for (i, e) in entries.enumerated() {
             let h = plotHeight * Double(e.failures) / maxCount
             let x = left + Double(i) * slot + slot * 0.15
-            svg += "<rect x=\"\(f(x))\" y=\"\(f(top + plotHeight - h))\" width=\"\(f(slot * 0.7))\" height=\"\(f(h))\" fill=\"#c62828\"><title>\(MetricsHTML.escape(e.key)): \(e.failures)</title></rect>"
+            svg += "<rect x=\"\(f(x))\" y=\"\(f(top + plotHeight - h))\" width=\"\(f(slot * 0.7))\" height=\"\(f(h))\" fill=\"#c62828\"><title>\(MarkupWriter.escaped(e.key)): \(e.failures)</title></rect>"
             svg += "<text x=\"\(f(x + slot * 0.35))\" y=\"\(f(top + plotHeight - h - 2))\" font-size=\"10\" text-anchor=\"middle\">\(e.failures)</text>"
             let label = e.key.count > 14 ? String(e.key.prefix(13)) + "…" : e.key
-            svg += "<text x=\"\(f(x + slot * 0.35))\" y=\"\(f(top + plotHeight + 12))\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-35 \(f(x + slot * 0.35)) \(f(top + plotHeight + 12)))\">\(MetricsHTML.escape(label))</text>"
+            svg += "<text x=\"\(f(x + slot * 0.35))\" y=\"\(f(top + plotHeight + 12))\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-35 \(f(x + slot * 0.35)) \(f(top + plotHeight + 12)))\">\(MarkupWriter.escaped(label))</text>"
             points.append("\(f(x + slot * 0.35)),\(f(top + plotHeight * (1 - e.cumulative)))")
         }
         svg += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\"/>"

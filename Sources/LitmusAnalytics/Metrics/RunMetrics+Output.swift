@@ -1,5 +1,27 @@
 import Foundation
+import Litmus
 import LitmusJSON
+
+extension RunMetrics.Yield {
+    /// The yield as one JSON object (undefined rates as null): the `yield` member of `litmus
+    /// metrics --json` and the `yield_before` / `yield_after` members of `litmus runs rejudge --json`.
+    func write(to j: inout JSONBuffer) {
+        func number(_ x: Double?) { if let x, x.isFinite { j.value(x) } else { j.null() } }
+        j.beginObject()
+        j.key("runs"); j.value(runs)
+        j.key("passed_runs"); j.value(passedRuns)
+        j.key("failed_runs"); j.value(failedRuns)
+        j.key("other_runs"); j.value(otherRuns)
+        j.key("units"); j.value(units)
+        j.key("first_pass_units"); j.value(firstPassUnits)
+        j.key("final_pass_units"); j.value(finalPassUnits)
+        j.key("retested_units"); j.value(retestedUnits)
+        j.key("first_pass"); number(firstPass)
+        j.key("final"); number(final)
+        j.key("retest_rate"); number(retestRate)
+        j.endObject()
+    }
+}
 
 extension RunMetrics {
     /// The metrics as one JSON object (numbers as numbers, undefined indices as null).
@@ -17,20 +39,7 @@ extension RunMetrics {
         }
         j.beginObject()
         j.key("files"); j.value(filesRead)
-        j.key("yield")
-        j.beginObject()
-        j.key("runs"); j.value(yield.runs)
-        j.key("passed_runs"); j.value(yield.passedRuns)
-        j.key("failed_runs"); j.value(yield.failedRuns)
-        j.key("other_runs"); j.value(yield.otherRuns)
-        j.key("units"); j.value(yield.units)
-        j.key("first_pass_units"); j.value(yield.firstPassUnits)
-        j.key("final_pass_units"); j.value(yield.finalPassUnits)
-        j.key("retested_units"); j.value(yield.retestedUnits)
-        j.key("first_pass"); number(yield.firstPass)
-        j.key("final"); number(yield.final)
-        j.key("retest_rate"); number(yield.retestRate)
-        j.endObject()
+        j.key("yield"); yield.write(to: &j)
         j.key("measurements"); j.value(measurements)
         j.key("failed_measurements"); j.value(failedMeasurements)
         j.key("pareto")
@@ -147,17 +156,3 @@ extension RunMetrics {
     }
 }
 
-/// Plain-text tables: columns padded to their widest cell, two spaces apart.
-enum TextTable {
-    static func render(header: [String], rows: [[String]]) -> String {
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
-    }
-}

@@ -276,23 +276,14 @@ extension RunRejudge.Result {
     public func json() -> String {
         var j = JSONBuffer()
         func number(_ x: Double?) { if let x, x.isFinite { j.value(x) } else { j.null() } }
-        func yield(_ y: RunMetrics.Yield) {
-            j.beginObject()
-            j.key("runs"); j.value(y.runs)
-            j.key("passed_runs"); j.value(y.passedRuns)
-            j.key("units"); j.value(y.units)
-            j.key("first_pass"); number(y.firstPass)
-            j.key("final"); number(y.final)
-            j.endObject()
-        }
         j.beginObject()
         j.key("part"); j.value(part)
         j.key("guardband_pct"); j.value(guardbandPct)
         j.key("rejudged"); j.value(rejudged)
         j.key("not_in_spec"); j.value(notInSpec)
         j.key("without_spec"); j.value(withoutSpec)
-        j.key("yield_before"); yield(yieldBefore)
-        j.key("yield_after"); yield(yieldAfter)
+        j.key("yield_before"); yieldBefore.write(to: &j)
+        j.key("yield_after"); yieldAfter.write(to: &j)
         j.key("changed_boards")
         j.beginArray()
         for b in changedBoards {

@@ -20,66 +20,12 @@ import Testing
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LITMUS_") || $0.key.hasPrefix("LITMUS_TEST_PLUGIN") }
         environment["LITMUS_LOCK_DIR"] = dataDir + "/locks"
         environment["LITMUS_TESTING_FIXTURE"] = "runner"
-        environment["TERM"] = "xterm"
         environment.merge(extra) { _, new in new }
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let argv = [RunsCLITests.litmus, "run", "--station", "stations/bench_mock.yaml", "--data-dir", dataDir] + arguments
             + ["--", binary, "--testing-library", "swift-testing", "--filter", "RunnerFixture"]
-        let spec: [String: Any] = ["argv": argv, "env": environment, "cwd": TestPlugins.packageRoot, "script": script]
-        let program = """
-            import json, os, pty, select, signal, sys, time
-            spec = json.loads(sys.argv[1])
-            pid, fd = pty.fork()
-            if pid == 0:
-                os.chdir(spec["cwd"])
-                os.execve(spec["argv"][0], spec["argv"], spec["env"])
-            out, seen, eof, stuck = b"", 0, False, None
-            deadline = time.time() + 180  # a guard against a hang, not a timing assert
-            def pump(timeout):
-                global out, eof
-                if eof:
-                    time.sleep(timeout)
-                    return
-                r, _, _ = select.select([fd], [], [], timeout)
-                if r:
-                    try:
-                        data = os.read(fd, 65536)
-                    except OSError:
-                        data = b""
-                    if not data:
-                        eof = True
-                    out += data
-            for kind, arg in spec["script"]:
-                if kind == "file":
-                    while not os.path.exists(arg) and not eof and time.time() < deadline:
-                        pump(0.02)
-                    ok = os.path.exists(arg)
-                elif kind == "expect":
-                    while out.find(arg.encode(), seen) < 0 and not eof and time.time() < deadline:
-                        pump(0.02)
-                    at = out.find(arg.encode(), seen)
-                    ok = at >= 0
-                    if ok:
-                        seen = at + len(arg)
-                elif kind == "send":
-                    os.write(fd, arg.encode())
-                    ok = True
-                elif kind == "touch":
-                    open(arg, "w").close()
-                    ok = True
-                if not ok:
-                    stuck = kind + " " + arg
-                    break
-            while not eof and time.time() < deadline:
-                pump(0.1)
-            if not eof:
-                os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-            print(json.dumps({"status": os.waitstatus_to_exitcode(status), "output": out.decode(errors="replace"), "stuck": stuck}))
-            """
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        let result = try TestPython.json(program, [text]) as! [String: Any]
-        return Result(status: result["status"] as! Int, output: result["output"] as! String, dataDir: dataDir, stuck: result["stuck"] as? String)
+        let run = try TerminalSession.run(argv, environment: environment, directory: TestPlugins.packageRoot, script: script, guardSeconds: 180)
+        return Result(status: run.status, output: run.output, dataDir: dataDir, stuck: run.stuck)
     }
 
     static func marker() -> String { "\(TestPlugins.scratch)/runner-marker-\(UUID().uuidString)" }

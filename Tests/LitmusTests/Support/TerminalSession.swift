@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Runs a program on a real pseudo-terminal (Python's `pty`, from .venv) and plays a script
-/// on it as an operator would: `["expect", text]` waits for output, `["send", text]` types.
+/// on it as an operator would: `["expect", text]` waits for output, `["send", text]` types,
+/// `["file", path]` waits for a file to appear, `["touch", path]` creates one.
 enum TerminalSession {
     struct Result {
         var status: Int
@@ -11,10 +12,14 @@ enum TerminalSession {
         var stuck: String?
     }
 
-    static func run(_ argv: [String], environment: [String: String], directory: String, script: [[String]]) throws -> Result {
+    /// - Parameter guardSeconds: how long the whole script may take before the program is
+    ///   killed: a guard against a hang, not a timing assert.
+    static func run(
+        _ argv: [String], environment: [String: String], directory: String, script: [[String]], guardSeconds: Int = 120
+    ) throws -> Result {
         var env = environment
         env["TERM"] = "xterm"
-        let spec: [String: Any] = ["argv": argv, "env": env, "cwd": directory, "script": script]
+        let spec: [String: Any] = ["argv": argv, "env": env, "cwd": directory, "script": script, "guard": guardSeconds]
         let program = """
             import json, os, pty, select, signal, sys, time
             spec = json.loads(sys.argv[1])
@@ -23,7 +28,7 @@ enum TerminalSession {
                 os.chdir(spec["cwd"])
                 os.execve(spec["argv"][0], spec["argv"], spec["env"])
             out, seen, eof, stuck = b"", 0, False, None
-            deadline = time.time() + 120  # a guard against a hang, not a timing assert
+            deadline = time.time() + spec["guard"]
             def pump(timeout):
                 global out, eof
                 if eof:
@@ -39,7 +44,14 @@ enum TerminalSession {
                         eof = True
                     out += data
             for kind, arg in spec["script"]:
-                if kind == "expect":
+                if kind == "file":
+                    while not os.path.exists(arg) and not eof and time.time() < deadline:
+                        pump(0.02)
+                    ok = os.path.exists(arg)
+                elif kind == "touch":
+                    open(arg, "w").close()
+                    ok = True
+                elif kind == "expect":
                     while out.find(arg.encode(), seen) < 0 and not eof and time.time() < deadline:
                         pump(0.02)
                     at = out.find(arg.encode(), seen)
