@@ -18,7 +18,10 @@ struct BenchError: Error, CustomStringConvertible {
 /// The plugins, found like the litmus tool finds them (LITMUS_PLUGIN_PATH, then beside this
 /// binary), with only errors logged: what every transport and ABI section opens instruments with.
 func benchRegistry() -> DriverRegistry {
-    let registry = benchRegistry()
+    var logger = Logger(label: "litmus.bench")
+    logger.logLevel = .error
+    let registry = DriverRegistry(logger: logger)
+    registry.loadSearchPath()
     return registry
 }
 
