@@ -54,7 +54,7 @@ glob = sys.argv[1] + '/runs/*/*/*.parquet'
 best = float('inf')
 for _ in range(3):
     t = time.perf_counter()
-    con = duckdb.connect()
+    con = duckdb.connect(config={'enable_progress_bar': False})  # a bar on stdout would break the JSON line
     con.execute("CREATE VIEW t AS SELECT * FROM read_parquet('%s', hive_partitioning = true, union_by_name = true, file_row_number = true)" % glob.replace("'", "''"))
     y = con.execute('''
       WITH runs AS (SELECT DISTINCT run_id, dut_serial, run_outcome, run_started_at FROM t WHERE record_type = 'run'),
@@ -80,7 +80,10 @@ print(json.dumps({'seconds': best, 'units': y[0], 'first_pass': y[1], 'final': y
     process.arguments = ["-c", program, dir]
     let output = Pipe()
     process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
+    // Its error output goes to a file read back on failure (a pipe could fill and block it).
+    let errors = dir + "/duckdb.err"
+    _ = FileManager.default.createFile(atPath: errors, contents: nil)
+    process.standardError = FileHandle(forWritingAtPath: errors)
     do { try process.run() } catch {
         print("  DuckDB: cannot start \(python): \(error)")
         return
@@ -90,7 +93,9 @@ print(json.dumps({'seconds': best, 'units': y[0], 'first_pass': y[1], 'final': y
     guard process.terminationStatus == 0, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
         let seconds = json["seconds"] as? Double
     else {
-        print("  DuckDB: the query failed (status \(process.terminationStatus))")
+        let said = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3).joined(separator: " | ")
+        let printed = String(decoding: data.prefix(300), as: UTF8.self)
+        print("  DuckDB: the query failed (status \(process.terminationStatus)): \(said.isEmpty ? "printed: " + printed : said)")
         return
     }
     print(String(format: "  DuckDB (same query, its own threads)     %8.3f s   units %d, first-pass %.4f, final %.4f, %d capability rows",

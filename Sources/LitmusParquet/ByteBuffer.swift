@@ -19,11 +19,11 @@ final class ByteBuffer {
     private(set) var capacity: Int
 
     init(capacity: Int = 4096) {
-        (base, self.capacity) = BufferPool.take(max(capacity, 64))
+        (base, self.capacity) = BufferPool.shared.take(max(capacity, 64))
     }
 
     deinit {
-        BufferPool.give(base, capacity)
+        BufferPool.shared.give(base, capacity)
     }
 
     /// The first unused byte; valid for `capacity - count` bytes.
@@ -119,21 +119,44 @@ final class ByteBuffer {
 /// from the system costs a page fault per 4 KiB page on first use, which on a virtual machine
 /// can cost more than encoding the data; a process writing one file after another (a run's
 /// file at the end of every run) reuses the same memory instead.
-enum BufferPool {
-    /// The most memory kept.
-    static let maxBytes = 32 << 20
+final class BufferPool: @unchecked Sendable {
+    /// The pool every ``ByteBuffer`` uses.
+    static let shared = BufferPool(maxBytes: 32 << 20)
 
-    nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        return mutex
-    }()
+    /// The most memory kept.
+    let maxBytes: Int
+
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// Free blocks by size class: class `k` holds blocks of at least `1 << k` bytes.
-    nonisolated(unsafe) private static var blocks = [[(base: UnsafeMutableRawPointer, capacity: Int)]](repeating: [], count: 64)
-    nonisolated(unsafe) private static var freeBytes = 0
+    private var blocks = [[(base: UnsafeMutableRawPointer, capacity: Int)]](repeating: [], count: 64)
+    private var freeBytes = 0
+
+    init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        for block in blocks.joined() { free(block.base) }
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// The bytes kept for reuse now.
+    var keptBytes: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return freeBytes
+    }
 
     /// Memory for at least `minimum` bytes: a kept block when one is large enough, else new.
-    static func take(_ minimum: Int) -> (UnsafeMutableRawPointer, Int) {
+    ///
+    /// A new block is rounded up to its class's size (a power of two), so once given back it
+    /// sits in the class the same request looks in: a process writing one small file after
+    /// another (a server materializing each board's run) reuses one block instead of keeping
+    /// a new odd-sized one per file until ``maxBytes`` is reached.
+    func take(_ minimum: Int) -> (UnsafeMutableRawPointer, Int) {
         let wanted = 64 - (minimum - 1).leadingZeroBitCount  // the class whose blocks all fit
         pthread_mutex_lock(mutex)
         for k in wanted..<min(wanted + 8, 64) where !blocks[k].isEmpty {
@@ -143,12 +166,13 @@ enum BufferPool {
             return block
         }
         pthread_mutex_unlock(mutex)
-        guard let memory = malloc(minimum) else { fatalError("LitmusParquet: out of memory allocating \(minimum) bytes") }
-        return (memory, minimum)
+        let size = wanted < 62 ? 1 << wanted : minimum
+        guard let memory = malloc(size) else { fatalError("LitmusParquet: out of memory allocating \(size) bytes") }
+        return (memory, size)
     }
 
     /// Takes back a block of `capacity` bytes (or frees it when enough is kept).
-    static func give(_ base: UnsafeMutableRawPointer, _ capacity: Int) {
+    func give(_ base: UnsafeMutableRawPointer, _ capacity: Int) {
         pthread_mutex_lock(mutex)
         if freeBytes + capacity <= maxBytes {
             blocks[63 - capacity.leadingZeroBitCount].append((base, capacity))
