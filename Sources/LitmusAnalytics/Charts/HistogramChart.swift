@@ -3,7 +3,9 @@
 /// limits as vertical lines.
 ///
 /// The bin count is `bins` when given, else the square root of the number of finite values,
-/// between 5 and 60. NaN and infinite values are left out and counted in the note.
+/// between 5 and 60. NaN and infinite values are left out and counted in the note. Bins
+/// counted elsewhere (``init(title:lower:upper:counts:low:high:unit:)``, e.g. the metrics'
+/// capability rows over a whole lake) are drawn as given.
 ///
 /// ```swift
 /// let histogram = HistogramChart(title: "vout (V)", values: readings, low: 3.23, high: 3.37)
@@ -16,8 +18,12 @@ public struct HistogramChart: Sendable {
     public var high: Double?
     public var unit: String?
     public var bins: Int?
+    /// A dashed line at the mean (nil: none).
+    public var mean: Double?
     public var width = 360.0
     public var height = 200.0
+    /// Bins counted by the caller: their range and counts (nil: counted from ``values``).
+    private var binned: (low: Double, high: Double, counts: [Int])?
 
     public init(title: String, values: [Double], low: Double? = nil, high: Double? = nil, unit: String? = nil, bins: Int? = nil) {
         self.title = title
@@ -28,8 +34,15 @@ public struct HistogramChart: Sendable {
         self.bins = bins
     }
 
+    /// A histogram of bins already counted: equal-width bins from `lower` to `upper`.
+    public init(title: String, lower: Double, upper: Double, counts: [Int], low: Double? = nil, high: Double? = nil, unit: String? = nil) {
+        self.init(title: title, values: [], low: low, high: high, unit: unit)
+        binned = (lower, upper > lower ? upper : lower + 1, counts.isEmpty ? [0] : counts)
+    }
+
     /// The bin edges' range and the count per bin.
     public func counts() -> (low: Double, high: Double, counts: [Int]) {
+        if let binned { return binned }
         let finite = values.filter(\.isFinite)
         var lo = finite.min() ?? 0, hi = finite.max() ?? 1
         for l in [low, high] {
@@ -93,8 +106,22 @@ public struct HistogramChart: Sendable {
             w.text(kind + " " + ChartNumber.plain(l))
             w.raw("</title></line>")
         }
-        let skipped = values.count - counts.reduce(0, +)
-        frame.end(&w, note: "\(values.count - skipped) values" + (skipped > 0 ? ", \(skipped) not finite" : ""))
+        if let mean, mean.isFinite, mean >= lo, mean <= hi {
+            w.raw("<line class=\"mean\" x1=\"")
+            w.coordinate(x.pixel(mean))
+            w.raw("\" x2=\"")
+            w.coordinate(x.pixel(mean))
+            w.raw("\" y1=\"")
+            w.coordinate(frame.plotTop)
+            w.raw("\" y2=\"")
+            w.coordinate(frame.plotBottom)
+            w.raw("\" stroke=\"\(ChartFrame.Color.nominal)\" stroke-dasharray=\"4 3\"><title>")
+            w.text("mean " + ChartNumber.plain(mean))
+            w.raw("</title></line>")
+        }
+        let shown = counts.reduce(0, +)
+        let skipped = binned == nil ? values.count - shown : 0
+        frame.end(&w, note: "\(shown) values" + (skipped > 0 ? ", \(skipped) not finite" : ""))
     }
 
     /// The chart as SVG text.

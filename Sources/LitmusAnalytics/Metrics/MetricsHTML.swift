@@ -64,7 +64,8 @@ public enum MetricsHTML {
     }
 }
 
-/// Small inline SVG charts for the metrics page.
+/// The metrics page's charts: the failure Pareto, and each capability row's histogram (the
+/// report's ``HistogramChart`` over the bins the metrics counted).
 enum MetricsSVG {
     /// Bars of failures, largest first, with the cumulative share as a line.
     static func pareto(_ entries: [RunMetrics.ParetoEntry]) -> String {
@@ -89,25 +90,15 @@ enum MetricsSVG {
         return svg
     }
 
-    /// A histogram of a capability row with its limits as red lines and the mean as a blue one.
+    /// A capability row's histogram (bins counted over the lake) with its limits and mean.
     static func histogram(_ c: RunMetrics.Capability) -> String {
-        let width = 220.0, height = 60.0
-        let h = c.histogram
-        let maxCount = Double(h.counts.max() ?? 1)
-        let bin = width / Double(h.counts.count)
-        func x(_ v: Double) -> Double { (v - h.lower) / (h.upper - h.lower) * width }
-        var svg = "<svg class=histogram xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        for (i, count) in h.counts.enumerated() where count > 0 {
-            let barHeight = (height - 4) * Double(count) / max(maxCount, 1)
-            svg += "<rect x=\"\(f(Double(i) * bin))\" y=\"\(f(height - barHeight))\" width=\"\(f(bin - 1))\" height=\"\(f(barHeight))\" fill=\"#607d8b\"/>"
-        }
-        for limit in [c.low, c.high].compactMap({ $0 }) {
-            svg += "<line class=limit x1=\"\(f(x(limit)))\" y1=\"0\" x2=\"\(f(x(limit)))\" y2=\"\(Int(height))\" stroke=\"#c62828\" stroke-width=\"2\"/>"
-        }
-        if c.mean.isFinite {
-            svg += "<line x1=\"\(f(x(c.mean)))\" y1=\"0\" x2=\"\(f(x(c.mean)))\" y2=\"\(Int(height))\" stroke=\"#1565c0\" stroke-dasharray=\"3 2\"/>"
-        }
-        return svg + "</svg>"
+        var chart = HistogramChart(
+            title: c.measurement, lower: c.histogram.lower, upper: c.histogram.upper, counts: c.histogram.counts, low: c.low, high: c.high,
+            unit: c.unit)
+        chart.mean = c.mean
+        chart.width = 300
+        chart.height = 150
+        return chart.svg
     }
 
     static func f(_ v: Double) -> String { String(format: "%.1f", v) }

@@ -135,7 +135,7 @@ print(json.dumps({'units': y[0], 'first_pass': y[1], 'final': y[2], 'retested': 
         let page = try AnalyticsLake.litmus(["metrics", lake.data, "--html", html])
         #expect(page.status == 0, "\(page.output)")
         let content = try String(contentsOfFile: html, encoding: .utf8)
-        #expect(content.contains("<svg class=pareto") && content.contains("<svg class=histogram"))
+        #expect(content.contains("<svg class=pareto") && content.contains("class=\"chart histogram\"") && content.contains("class=\"mean\""))
         #expect(!content.contains("http://") || !content.contains("src=\"http"))
 
         let missing = try AnalyticsLake.litmus(["metrics", lake.data + "/nope"])

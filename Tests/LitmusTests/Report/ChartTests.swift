@@ -77,6 +77,18 @@ import Testing
         #expect(svg.contains("100 values, 1 not finite"))
     }
 
+    /// Bins counted elsewhere (the metrics over a lake) are drawn as given, with the mean.
+    @Test func histogramsOfCountedBinsDrawThoseBins() {
+        var h = HistogramChart(title: "vout", lower: 3.0, upper: 3.5, counts: [0, 4, 9, 0, 2], low: 3.1, high: 3.4, unit: "V")
+        h.mean = 3.22
+        let svg = h.svg
+        #expect(svg.contains("data-bins=\"5\""))
+        #expect(svg.components(separatedBy: "<rect class=\"bar").count - 1 == 3)
+        #expect(svg.contains("class=\"bar outside\""))  // the last bin, 3.4 ... 3.5, is above the high limit
+        #expect(svg.contains("15 values") && !svg.contains("not finite"))
+        #expect(svg.contains("class=\"mean\"") && svg.contains("mean 3.22"))
+    }
+
     @Test func markupIsEscaped() {
         var w = MarkupWriter()
         w.text("<a href=\"x\">&'</a>")
