@@ -100,13 +100,16 @@ public final class PromptChannel: @unchecked Sendable {
     deinit { close() }
 
     /// Stops listening and removes the socket; prompts still open are answered `cancelled`.
+    /// Calling it again does nothing (its descriptor is closed once: a second close could
+    /// close a descriptor the process has since opened for something else).
     public func close() {
-        let open = lock.withLock { () -> [(request: Request, fd: Int32)] in
-            if closed { return [] }
+        let open = lock.withLock { () -> [(request: Request, fd: Int32)]? in
+            if closed { return nil }
             closed = true
             defer { pending = [:] }
             return Array(pending.values)
         }
+        guard let open else { return }
         for p in open { reply(p.fd, id: p.request.id, response: "cancelled", value: nil, source: "runner") }
         for p in open { notifyClosed(p.request.id, "cancelled", nil, "runner") }
         shutdown(listener, Int32(SHUT_RDWR))

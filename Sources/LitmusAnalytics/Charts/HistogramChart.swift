@@ -92,32 +92,26 @@ public struct HistogramChart: Sendable {
             w.text("\(ChartNumber.label(from, step: binWidth)) … \(ChartNumber.label(to, step: binWidth)): \(count)")
             w.raw("</title></rect>")
         }
-        for (limit, kind) in [(low, "limit-low"), (high, "limit-high")] {
-            guard let l = limit, l.isFinite else { continue }
-            w.raw("<line class=\"limit \(kind)\" x1=\"")
-            w.coordinate(x.pixel(l))
+        /// A full-height line at value `v` with a tooltip.
+        func rule(at v: Double, class name: String, style: String, title: String) {
+            w.raw("<line class=\"\(name)\" x1=\"")
+            w.coordinate(x.pixel(v))
             w.raw("\" x2=\"")
-            w.coordinate(x.pixel(l))
+            w.coordinate(x.pixel(v))
             w.raw("\" y1=\"")
             w.coordinate(frame.plotTop)
             w.raw("\" y2=\"")
             w.coordinate(frame.plotBottom)
-            w.raw("\" stroke=\"\(ChartFrame.Color.limit)\" stroke-width=\"1.5\"><title>")
-            w.text(kind + " " + ChartNumber.plain(l))
+            w.raw("\" \(style)><title>")
+            w.text(title)
             w.raw("</title></line>")
         }
+        for (limit, kind) in [(low, "limit-low"), (high, "limit-high")] {
+            guard let l = limit, l.isFinite else { continue }
+            rule(at: l, class: "limit " + kind, style: "stroke=\"\(ChartFrame.Color.limit)\" stroke-width=\"1.5\"", title: kind + " " + ChartNumber.plain(l))
+        }
         if let mean, mean.isFinite, mean >= lo, mean <= hi {
-            w.raw("<line class=\"mean\" x1=\"")
-            w.coordinate(x.pixel(mean))
-            w.raw("\" x2=\"")
-            w.coordinate(x.pixel(mean))
-            w.raw("\" y1=\"")
-            w.coordinate(frame.plotTop)
-            w.raw("\" y2=\"")
-            w.coordinate(frame.plotBottom)
-            w.raw("\" stroke=\"\(ChartFrame.Color.nominal)\" stroke-dasharray=\"4 3\"><title>")
-            w.text("mean " + ChartNumber.plain(mean))
-            w.raw("</title></line>")
+            rule(at: mean, class: "mean", style: "stroke=\"\(ChartFrame.Color.nominal)\" stroke-dasharray=\"4 3\"", title: "mean " + ChartNumber.plain(mean))
         }
         let shown = counts.reduce(0, +)
         let skipped = binned == nil ? values.count - shown : 0

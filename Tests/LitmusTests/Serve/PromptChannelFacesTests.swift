@@ -85,4 +85,21 @@ import Testing
         #expect(seen.all.map(\.response) == ["timed_out", "cancelled"], "\(seen.all)")
         #expect(seen.all.map(\.id) == [first.id, second.id])
     }
+
+    /// Closing twice (the server's close, then the channel's deinit) closes its socket once: the
+    /// second close used to close the listener's descriptor number again, which by then could
+    /// be a file another thread had opened (seen in CI as a file copy failing with EBADF).
+    @Test func closingTwiceLeavesOtherDescriptorsAlone() throws {
+        let channel = try PromptChannel()
+        channel.close()
+        // Descriptors opened after the first close take the lowest free numbers, the
+        // listener's among them.
+        let others = (0..<16).map { _ in open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        defer { for fd in others where fd >= 0 { close(fd) } }
+        #expect(others.allSatisfy { $0 >= 0 })
+        channel.close()
+        for fd in others {
+            #expect(fcntl(fd, F_GETFD) != -1, "descriptor \(fd) was closed by the channel's second close")
+        }
+    }
 }
