@@ -49,10 +49,9 @@ final class SyncJournal {
             let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw SyncError.busy(path: path)
-        }
+        // Every stored property is set by now, so a throw from here on runs deinit, which
+        // closes `fd` (closing it here too would close whatever reused its number meanwhile).
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw SyncError.busy(path: path) }
         try load()
     }
 
