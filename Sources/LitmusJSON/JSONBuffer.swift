@@ -195,6 +195,13 @@ public struct JSONBuffer: @unchecked Sendable {
         withRawWriter(reserving: JSONRawWriter.numberRoom) { $0.value(x) }
     }
 
+    /// `x` when it is a finite number, else `null` (JSON has no NaN or infinity): a rate or
+    /// statistic that is undefined for the data, as in `litmus metrics --json`.
+    @inlinable
+    public mutating func finiteOrNull(_ x: Double?) {
+        if let x, x.isFinite { value(x) } else { null() }
+    }
+
     public mutating func value(_ v: JSONValue) {
         switch v {
         case .null: null()

@@ -6,7 +6,6 @@ extension RunMetrics.Yield {
     /// The yield as one JSON object (undefined rates as null): the `yield` member of `litmus
     /// metrics --json` and the `yield_before` / `yield_after` members of `litmus runs rejudge --json`.
     func write(to j: inout JSONBuffer) {
-        func number(_ x: Double?) { if let x, x.isFinite { j.value(x) } else { j.null() } }
         j.beginObject()
         j.key("runs"); j.value(runs)
         j.key("passed_runs"); j.value(passedRuns)
@@ -16,9 +15,9 @@ extension RunMetrics.Yield {
         j.key("first_pass_units"); j.value(firstPassUnits)
         j.key("final_pass_units"); j.value(finalPassUnits)
         j.key("retested_units"); j.value(retestedUnits)
-        j.key("first_pass"); number(firstPass)
-        j.key("final"); number(final)
-        j.key("retest_rate"); number(retestRate)
+        j.key("first_pass"); j.finiteOrNull(firstPass)
+        j.key("final"); j.finiteOrNull(final)
+        j.key("retest_rate"); j.finiteOrNull(retestRate)
         j.endObject()
     }
 }
@@ -34,9 +33,6 @@ extension RunMetrics {
     /// ```
     public func json() -> String {
         var j = JSONBuffer()
-        func number(_ x: Double?) {
-            if let x, x.isFinite { j.value(x) } else { j.null() }
-        }
         j.beginObject()
         j.key("files"); j.value(filesRead)
         j.key("yield"); yield.write(to: &j)
@@ -51,8 +47,8 @@ extension RunMetrics {
                 j.beginObject()
                 j.key("key"); j.value(e.key)
                 j.key("failures"); j.value(e.failures)
-                j.key("share"); number(e.share)
-                j.key("cumulative"); number(e.cumulative)
+                j.key("share"); j.finiteOrNull(e.share)
+                j.key("cumulative"); j.finiteOrNull(e.cumulative)
                 j.endObject()
             }
             j.endArray()
@@ -65,23 +61,23 @@ extension RunMetrics {
             j.key("step"); j.value(c.step)
             j.key("measurement"); j.value(c.measurement)
             j.key("unit"); if let u = c.unit { j.value(u) } else { j.null() }
-            j.key("low"); number(c.low)
-            j.key("high"); number(c.high)
+            j.key("low"); j.finiteOrNull(c.low)
+            j.key("high"); j.finiteOrNull(c.high)
             j.key("n"); j.value(c.count)
             j.key("failures"); j.value(c.failures)
-            j.key("mean"); number(c.mean)
-            j.key("sigma"); number(c.sigma)
-            j.key("sigma_within"); number(c.sigmaWithin)
-            j.key("min"); number(c.min)
-            j.key("max"); number(c.max)
-            j.key("cp"); number(c.cp)
-            j.key("cpk"); number(c.cpk)
-            j.key("pp"); number(c.pp)
-            j.key("ppk"); number(c.ppk)
+            j.key("mean"); j.finiteOrNull(c.mean)
+            j.key("sigma"); j.finiteOrNull(c.sigma)
+            j.key("sigma_within"); j.finiteOrNull(c.sigmaWithin)
+            j.key("min"); j.finiteOrNull(c.min)
+            j.key("max"); j.finiteOrNull(c.max)
+            j.key("cp"); j.finiteOrNull(c.cp)
+            j.key("cpk"); j.finiteOrNull(c.cpk)
+            j.key("pp"); j.finiteOrNull(c.pp)
+            j.key("ppk"); j.finiteOrNull(c.ppk)
             j.key("histogram")
             j.beginObject()
-            j.key("lower"); number(c.histogram.lower)
-            j.key("upper"); number(c.histogram.upper)
+            j.key("lower"); j.finiteOrNull(c.histogram.lower)
+            j.key("upper"); j.finiteOrNull(c.histogram.upper)
             j.key("counts")
             j.beginArray()
             for k in c.histogram.counts { j.value(k) }
@@ -96,10 +92,10 @@ extension RunMetrics {
             j.beginObject()
             j.key("step"); j.value(s.step)
             j.key("attempts"); j.value(s.attempts)
-            j.key("total_s"); number(s.totalSeconds)
-            j.key("mean_s"); number(s.meanSeconds)
-            j.key("min_s"); number(s.minSeconds)
-            j.key("max_s"); number(s.maxSeconds)
+            j.key("total_s"); j.finiteOrNull(s.totalSeconds)
+            j.key("mean_s"); j.finiteOrNull(s.meanSeconds)
+            j.key("min_s"); j.finiteOrNull(s.minSeconds)
+            j.key("max_s"); j.finiteOrNull(s.maxSeconds)
             j.endObject()
         }
         j.endArray()

@@ -275,7 +275,6 @@ extension RunRejudge.Result {
     /// The result as JSON.
     public func json() -> String {
         var j = JSONBuffer()
-        func number(_ x: Double?) { if let x, x.isFinite { j.value(x) } else { j.null() } }
         j.beginObject()
         j.key("part"); j.value(part)
         j.key("guardband_pct"); j.value(guardbandPct)
@@ -317,12 +316,12 @@ extension RunRejudge.Result {
             j.key("step"); j.value(m.step)
             j.key("vector_index"); if let v = m.vectorIndex { j.value(v) } else { j.null() }
             j.key("measurement"); j.value(m.measurement)
-            j.key("value"); number(m.value)
+            j.key("value"); j.finiteOrNull(m.value)
             j.key("conditions"); j.value(m.conditions)
-            j.key("old_low"); number(m.oldLow)
-            j.key("old_high"); number(m.oldHigh)
-            j.key("new_low"); number(m.newLow)
-            j.key("new_high"); number(m.newHigh)
+            j.key("old_low"); j.finiteOrNull(m.oldLow)
+            j.key("old_high"); j.finiteOrNull(m.oldHigh)
+            j.key("new_low"); j.finiteOrNull(m.newLow)
+            j.key("new_high"); j.finiteOrNull(m.newHigh)
             j.key("before"); j.value(m.before.rawValue)
             j.key("after"); j.value(m.after.rawValue)
             j.endObject()
