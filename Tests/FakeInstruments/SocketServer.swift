@@ -19,15 +19,18 @@ import Glibc
 ///   - `reset-mid-block`: send half of a `DATA?` reply, then reset the connection (RST);
 ///   - `garbage`: answer every query with random bytes and no newline;
 ///   - `trickle`: send replies one byte every 5 ms;
-///   - `endless`: answer a query with bytes and no newline until the client goes away;
-///   - `drip`: answer a query with one byte every 100 ms and never a newline, until the
-///     client goes away;
-///   - `endless-block`: answer a query with an indefinite-length block (`#0`) whose data
-///     never ends, until the client goes away;
+///   - `endless`: answer a query with bytes and no newline;
+///   - `drip`: answer a query with one byte every 100 ms and no newline;
+///   - `endless-block`: answer a query with an indefinite-length block (`#0`) of data;
+///   (each of the three ends with a newline after `endlessFor`, or when the client goes away:
+///   a client whose read deadline is broken gets a reply, so its test fails, not hangs)
 ///   - `refuse-after-accept`: close every connection as soon as it is accepted.
 ///
 /// Prints `port <n>` once listening; exits when its standard input closes.
 enum SocketServer {
+    /// How long an endless reply goes on before its newline.
+    static let endlessFor: Duration = .seconds(30)
+
     /// A misbehaviour to show clients.
     enum Fault: String, CaseIterable {
         case resetMidBlock = "reset-mid-block"
@@ -295,16 +298,22 @@ enum SocketServer {
                 return true
             case .endless?:
                 let chunk = [UInt8]((0..<65536).map { UInt8(ascii: "A") + UInt8($0 % 26) })
-                while sendAll(chunk) {}
-                return false
+                let end = ContinuousClock.now + SocketServer.endlessFor
+                while ContinuousClock.now < end { guard sendAll(chunk) else { return false } }
+                return sendAll([0x0A])
             case .drip?:
-                while sendAll([UInt8(ascii: "x")]) { usleep(100_000) }
-                return false
+                let end = ContinuousClock.now + SocketServer.endlessFor
+                while ContinuousClock.now < end {
+                    guard sendAll([UInt8(ascii: "x")]) else { return false }
+                    usleep(100_000)
+                }
+                return sendAll([0x0A])
             case .endlessBlock?:
                 guard sendAll(Array("#0".utf8)) else { return false }
                 let chunk = [UInt8]((0..<65536).map { UInt8(truncatingIfNeeded: $0 * 7) & 0x7F | 0x20 })
-                while sendAll(chunk) {}
-                return false
+                let end = ContinuousClock.now + SocketServer.endlessFor
+                while ContinuousClock.now < end { guard sendAll(chunk) else { return false } }
+                return sendAll([0x0A])
             }
         }
 

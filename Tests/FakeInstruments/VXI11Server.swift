@@ -37,7 +37,7 @@ import Glibc
 /// - `fragments`: replies are sent in many small record-marking fragments.
 /// - `die-mid-read`: the server exits when a device_read has nothing to return (the client is
 ///   mid-call).
-/// - `drip`: every device_read waits 100 ms and returns one byte without END, for ever.
+/// - `drip`: every device_read waits 100 ms and returns one byte, without END for 30 s.
 enum VXI11Server {
     static func main(_ arguments: [String]) -> Never {
         let options: VXI11FakeOptions
@@ -150,6 +150,8 @@ final class VXI11FakeLink {
     var input: [UInt8] = []
     var output: [UInt8] = []
     var outputOffset = 0
+    /// device_reads answered by the `drip` fault since its last END.
+    var drips = 0
     /// CLOCK_MONOTONIC ns from which the output may be read (SLOW? delays it).
     var outputReadyAt: UInt64 = 0
     /// A core call is in progress (device_abort applies only then).
@@ -670,12 +672,19 @@ final class VXI11FakeServer: @unchecked Sendable {
         var data: [UInt8] = []
         condition.lock()
         defer { condition.unlock() }
-        if options.faults.contains(.drip), links[p.link] != nil {
+        if options.faults.contains(.drip), let link = links[p.link] {
             condition.unlock()
             usleep(100_000)
             condition.lock()
             data = [UInt8(ascii: "x")]
             range = 0..<1
+            // After 300 drips (30 s) the reply ends: a client whose deadline is broken gets a
+            // reply, so its test fails instead of hanging.
+            link.drips += 1
+            if link.drips >= 300 {
+                link.drips = 0
+                reason.insert(.end)
+            }
         } else if let link = links[p.link] {
             error = accessLocked(link, flags: p.flags, lockTimeout: p.lockTimeout)
             if error == .none {

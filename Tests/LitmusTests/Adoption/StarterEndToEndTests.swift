@@ -20,7 +20,7 @@ import Testing
         }
     }
 
-    @Test func initStarterThenSwiftTestPassesWithNoEnvironment() throws {
+    @Test func initStarterThenSwiftTestPassesWithNoEnvironment() async throws {
         let parent = FileManager.default.temporaryDirectory
             .appendingPathComponent("litmus-starter-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         let dir = parent + "/board"
@@ -34,7 +34,7 @@ import Testing
         let added = try StarterTests.litmus(["new-test", "PowerTests"], in: dir)
         #expect(added.status == 0, "\(added.output)")
 
-        let test = try TestPlugins.run("/usr/bin/env", ["swift", "test"], environment: environment, in: dir)
+        let test = try await TestPlugins.runOffPool("/usr/bin/env", ["swift", "test"], environment: environment, in: dir)
         #expect(test.status == 0, "\(test.output)")
         #expect(test.output.contains("Suite BoardTests passed"), "\(test.output)")
         #expect(test.output.contains("Suite PowerTests passed"), "\(test.output)")

@@ -77,7 +77,7 @@ struct ScaffoldTests {
         try Self.expectCheckPasses(library)
     }
 
-    @Test func aGeneratedSwiftDriverBuildsAgainstLitmusDriverKitByPathAndPassesTheCheck() throws {
+    @Test func aGeneratedSwiftDriverBuildsAgainstLitmusDriverKitByPathAndPassesTheCheck() async throws {
         let server = try FakeServer("socket", ["--serial", "SCAF1"])
         defer { server.stop() }
         let dir = Self.projectDirectory("acme-meter")
@@ -90,7 +90,7 @@ struct ScaffoldTests {
         #expect(manifest.contains(".package(path: \"\(TestPlugins.packageRoot)\")"), "\(manifest)")
 
         // An outside package: its own .build, LitmusDriverKit compiled from the checkout by path.
-        let built = try TestPlugins.run("/usr/bin/env", ["swift", "build"], environment: Self.environment([:]), in: dir)
+        let built = try await TestPlugins.runOffPool("/usr/bin/env", ["swift", "build"], environment: Self.environment([:]), in: dir)
         #expect(built.status == 0, "\(built.output)")
         let library = "\(dir)/.build/debug/liblitmus-acme-meter.so"
         try Self.expectWorks(library, id: "acme-meter", port: server.port)

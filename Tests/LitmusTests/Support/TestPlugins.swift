@@ -101,6 +101,21 @@ enum TestPlugins {
         return output
     }
 
+    /// ``run(_:_:environment:in:)`` on a thread of its own, for children that take minutes (a
+    /// SwiftPM build): the waiting test does not hold one of the pool's few threads, which every
+    /// other test of the process shares (2 on a 2-core machine).
+    static func runOffPool(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: String? = nil
+    ) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try run(executable, arguments, environment: environment, in: directory) })
+            }
+            thread.name = "test-child \((executable as NSString).lastPathComponent)"
+            thread.start()
+        }
+    }
+
     /// Runs a program and returns its exit status and combined output.
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: String? = nil

@@ -15,14 +15,22 @@ import Glibc
 /// - `SPLIT? <ms> <a> <b>` -> `a` at once, then `b` and LF after ms milliseconds
 /// - `TWO?` -> `first` LF `second` LF in one write
 /// - `RAW? <text>` -> the text with no terminator
-/// - `DRIP? <ms>` -> one byte every ms milliseconds, never a terminator, until stopped
-/// - `ENDLESS?` -> bytes without a terminator as fast as the pty takes them, until stopped
-/// - `ENDLESSBLOCK?` -> `#0` then block data that never ends, until stopped
+/// - `DRIP? <ms>` -> one byte every ms milliseconds and no terminator, for ``endlessFor``
+/// - `ENDLESS?` -> bytes without a terminator as fast as the pty takes them, for ``endlessFor``
+/// - `ENDLESSBLOCK?` -> `#0` then block data, for ``endlessFor``
+///
+/// The three "endless" replies end with a terminator after ``endlessFor``: a host whose read
+/// deadline is broken then gets a reply instead of its timeout, so its test fails rather than
+/// hangs (a wall-clock time limit on the test would also count the time the test waits for a
+/// thread of the shared pool, and fail on a busy machine).
 /// - anything else -> nothing (it is recorded in ``received``)
 ///
 /// ``stop()`` (or deinit) ends the thread through a pipe and waits for it; every wait of the
 /// thread, including delays, also watches that pipe, so stopping never hangs.
 final class PTYInstrument: @unchecked Sendable {
+    /// How long an endless reply goes on before its terminator.
+    static let endlessFor: Duration = .seconds(30)
+
     private let master: Int32
     private let stopPipe: [Int32]
     private let done = DispatchSemaphore(value: 0)
@@ -118,17 +126,21 @@ final class PTYInstrument: @unchecked Sendable {
         case "ECHO?": return send(Array(argument.utf8) + lf)
         case "RAW?": return send(Array(argument.utf8))
         case "DRIP?":
-            while true {
+            let end = ContinuousClock.now + Self.endlessFor
+            while ContinuousClock.now < end {
                 if wait(0, milliseconds: Int32(argument) ?? 100) == .stop { return false }
                 if !send([UInt8(ascii: "x")]) { return false }
             }
+            return send(lf)
         case "ENDLESS?", "ENDLESSBLOCK?":
             if header == "ENDLESSBLOCK?" && !send(Array("#0".utf8)) { return false }
             let chunk = [UInt8](repeating: UInt8(ascii: "y"), count: 4096)
-            while true {
+            let end = ContinuousClock.now + Self.endlessFor
+            while ContinuousClock.now < end {
                 if wait(0, milliseconds: 1) == .stop { return false }
                 if !send(chunk) { return false }
             }
+            return send(lf)
         case "TWO?": return send(Array("first\nsecond\n".utf8))
         case "DATA?":
             let count = max(0, min(Int(argument) ?? 0, 16 << 20))
