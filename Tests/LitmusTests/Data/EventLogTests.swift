@@ -177,17 +177,16 @@ final class Collected<T: Sendable>: @unchecked Sendable {
         let log = try EventLog(dataDir: dir, sessionID: S.session, durability: .init(syncInterval: .milliseconds(20)))
         let acks = Collected<Int64>()
         log.onDurable { acks.append($0) }
-        let start = Date()
+        // No flush() and no sync type: only the flusher can make these durable. (How soon is a
+        // figure of `litmus-bench orphans`, not a test: the wait below is only a hang bound.)
         for i in 0..<100 { try log.emit(S.measurement(i)) }
-        #expect(eventually { log.durableSequence == 99 })
-        let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed < 2, "synced after \(elapsed) s")
+        #expect(eventually(60) { log.durableSequence == 99 })
         #expect(acks.all.last == 99)
         #expect(acks.all == acks.all.sorted() && Set(acks.all).count == acks.all.count, "acks only increase")
         #expect(try EventReader.read(files: [log.path]).events.count == 100)
         // More data later is synced too.
         try log.emit(S.measurement(100))
-        #expect(eventually { log.durableSequence == 100 })
+        #expect(eventually(60) { log.durableSequence == 100 })
         try log.close()
     }
 
