@@ -22,9 +22,11 @@ import Glibc
 ///   - `endless`: answer a query with bytes and no newline;
 ///   - `drip`: answer a query with one byte every 100 ms and no newline;
 ///   - `endless-block`: answer a query with an indefinite-length block (`#0`) of data;
-///   (each of the three ends with a newline after `endlessFor`, or when the client goes away:
-///   a client whose read deadline is broken gets a reply, so its test fails, not hangs)
 ///   - `refuse-after-accept`: close every connection as soon as it is accepted.
+///
+/// The three endless replies stop when the client goes away, else end with a newline after
+/// `endlessFor`: a client whose read deadline is broken gets a reply, so its test fails
+/// rather than hangs.
 ///
 /// Prints `port <n>` once listening; exits when its standard input closes.
 enum SocketServer {

@@ -18,12 +18,12 @@ import Glibc
 /// - `DRIP? <ms>` -> one byte every ms milliseconds and no terminator, for ``endlessFor``
 /// - `ENDLESS?` -> bytes without a terminator as fast as the pty takes them, for ``endlessFor``
 /// - `ENDLESSBLOCK?` -> `#0` then block data, for ``endlessFor``
+/// - anything else -> nothing (it is recorded in ``received``)
 ///
 /// The three "endless" replies end with a terminator after ``endlessFor``: a host whose read
 /// deadline is broken then gets a reply instead of its timeout, so its test fails rather than
 /// hangs (a wall-clock time limit on the test would also count the time the test waits for a
 /// thread of the shared pool, and fail on a busy machine).
-/// - anything else -> nothing (it is recorded in ``received``)
 ///
 /// ``stop()`` (or deinit) ends the thread through a pipe and waits for it; every wait of the
 /// thread, including delays, also watches that pipe, so stopping never hangs.
