@@ -17,9 +17,15 @@ run: setup-build
 	.build/debug/litmus station check $(STATION) --open
 	.build/debug/litmus-example --station $(STATION)
 
-## The tests (Swift Testing).
-test: setup
-	swift build --build-tests
+## The tests (Swift Testing). The Python environments the tests read results back with are
+## created while the package builds (their output follows the build's).
+test:
+	@./scripts/setup.sh packages
+	@mkdir -p .build; ./scripts/setup.sh venvs > .build/setup-venvs.log 2>&1 & venvs=$$!; \
+	swift build --build-tests; built=$$?; \
+	wait $$venvs; prepared=$$?; cat .build/setup-venvs.log; \
+	if [ $$prepared -ne 0 ]; then echo "make test: setting up the Python environments failed (exit $$prepared), see above" >&2; exit $$prepared; fi; \
+	exit $$built
 	swift test --skip-build --disable-xctest
 
 ## Benchmarks: ratios against baselines measured in the same run; the Python original

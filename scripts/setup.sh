@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Installs what building and testing Litmus needs on a fresh Debian machine, skipping what is
 # already there. Called by `make run`, `make test` and `.ci/run`.
+#
+#   scripts/setup.sh            Debian packages, then the Python environments
+#   scripts/setup.sh packages   only the Debian packages (may ask for sudo)
+#   scripts/setup.sh venvs      only the Python environments (no sudo; `make test` runs this
+#                               while the package builds)
 set -euo pipefail
 
+stage="${1:-all}"
+case "$stage" in
+    all | packages | venvs) ;;
+    *) echo "setup: unknown stage '$stage' (use: packages, venvs, or nothing for both)" >&2; exit 2 ;;
+esac
+
+if [ "$stage" != venvs ]; then
 need_apt=()
 for pkg in libusb-1.0-0-dev libzstd-dev zlib1g-dev pkg-config python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
@@ -28,6 +40,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 command -v swift >/dev/null 2>&1 || { echo "setup: Swift 6.1 or newer is required (swift not on PATH)" >&2; exit 1; }
+fi
+[ "$stage" = packages ] && exit 0
 
 # Python readers used by the tests to read back what Litmus writes (Parquet, JSON Lines):
 # a venv in .venv, so the system Python stays untouched. LITMUS_PYTHON overrides it.
