@@ -25,6 +25,8 @@ import Testing
             done.wait()
             return try lock.withLock { result! }.get()
         }
+        /// What the asking side has got so far, for a failure message.
+        var state: String { lock.withLock { result.map { "\($0)" } ?? "still waiting for an answer" } }
     }
 
     /// Asks `prompt` through the socket on a thread, as a test process does.
@@ -54,7 +56,7 @@ import Testing
         channel.onClosed = { seen.add($0) }
         channel.onPrompt = { seen.add($0) }
         let answer = Self.ask(channel, Prompt(message: "Close the fixture lid", kind: .confirm, choices: [], timeout: nil, image: "images/fixture_lid.svg"))
-        let request = try #require(Self.waitOpen(channel))
+        let request = try #require(Self.waitOpen(channel), "the prompt never opened; the asking side: \(answer.state)")
         #expect(request.image == "images/fixture_lid.svg", "the picture's path reaches the faces")
         #expect(seen.opened.map(\.id) == [request.id])
 
@@ -79,7 +81,7 @@ import Testing
         #expect(first.image == nil)
 
         let cancelled = Self.ask(channel, Prompt(message: "Serial label?", kind: .input, choices: [], timeout: nil))
-        let second = try #require(Self.waitOpen(channel))
+        let second = try #require(Self.waitOpen(channel), "the prompt never opened; the asking side: \(cancelled.state)")
         channel.close()
         #expect(throws: PromptError.self) { try cancelled.get() }
         #expect(seen.all.map(\.response) == ["timed_out", "cancelled"], "\(seen.all)")

@@ -633,7 +633,9 @@ struct VXI11Tests: TransportSuite {
 /// A minimal blocking ONC RPC client over TCP built from the protocol codecs, for checking
 /// the fake server below the plugin. Every receive has a 2 s socket timeout.
 private final class VXI11RawRPCClient {
-    let fd: Int32
+    /// -1 once closed: the descriptor is closed exactly once (a second close could close a
+    /// descriptor another thread of the test process has opened since, e.g. a prompt socket).
+    private(set) var fd: Int32
     private var xid: UInt32 = 100
     private var reassembler = ONCRPCRecordReassembler(maxRecordSize: 1 << 20)
 
@@ -653,14 +655,17 @@ private final class VXI11RawRPCClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            Glibc.close(fd)
+            close()  // deinit runs too (every property is set) and then finds it closed
             throw FakeServerError(message: "connect to 127.0.0.1:\(port) failed")
         }
     }
 
-    func close() { Glibc.close(fd) }
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
-    deinit { Glibc.close(fd) }
+    deinit { close() }
 
     /// One call; returns a reader at the results, throws ``Refused`` for an RPC-level refusal.
     func call(_ program: UInt32, _ version: UInt32, _ procedure: UInt32, _ encode: (inout XDRWriter) -> Void) throws
