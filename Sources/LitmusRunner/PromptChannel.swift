@@ -100,8 +100,9 @@ public final class PromptChannel: @unchecked Sendable {
     deinit { close() }
 
     /// Stops listening and removes the socket; prompts still open are answered `cancelled`.
-    /// Calling it again does nothing (its descriptor is closed once: a second close could
-    /// close a descriptor the process has since opened for something else).
+    /// Calling it again does nothing. The listening descriptor is shut down here and closed by
+    /// the acceptor thread as it leaves: were it closed here, an acceptor thread not yet in
+    /// `accept()` could accept on its number after a new socket (another channel's) took it.
     public func close() {
         let open = lock.withLock { () -> [(request: Request, fd: Int32)]? in
             if closed { return nil }
@@ -113,7 +114,6 @@ public final class PromptChannel: @unchecked Sendable {
         for p in open { reply(p.fd, id: p.request.id, response: "cancelled", value: nil, source: "runner") }
         for p in open { notifyClosed(p.request.id, "cancelled", nil, "runner") }
         shutdown(listener, Int32(SHUT_RDWR))
-        closeDescriptor(listener)
         unlink(path)
     }
 
@@ -171,12 +171,21 @@ public final class PromptChannel: @unchecked Sendable {
         closeDescriptor(fd)
     }
 
+    /// Accepts until the channel is closed, then closes the listening descriptor (its only
+    /// closer: the number stays this channel's until no thread can use it).
     private func acceptLoop() {
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
-                if errno == EINTR { continue }
-                return  // closed
+                let error = errno
+                if lock.withLock({ closed }) {
+                    closeDescriptor(listener)
+                    return
+                }
+                // Not closed: a connection that went away, a signal, or no descriptor free
+                // for a moment; keep listening.
+                if error != EINTR && error != ECONNABORTED { usleep(10_000) }
+                continue
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let reader = Thread { [self] in serve(fd) }

@@ -88,6 +88,22 @@ import Testing
         #expect(seen.all.map(\.id) == [first.id, second.id])
     }
 
+    /// A channel closed before its acceptor thread reached accept() must not accept on its old
+    /// descriptor number once a new channel's listener has taken it: that acceptor belonged to
+    /// a closed channel and refused the new channel's prompt (seen in CI as "refused (runner)").
+    @Test func aClosedChannelNeverAcceptsForTheNextOne() throws {
+        for round in 0..<100 {
+            let old = try PromptChannel()
+            old.close()
+            let channel = try PromptChannel()
+            defer { channel.close() }
+            let answer = Self.ask(channel, Prompt(message: "Round \(round)?", kind: .confirm, choices: [], timeout: nil))
+            let request = try #require(Self.waitOpen(channel), "round \(round): the prompt never opened; the asking side: \(answer.state)")
+            #expect(channel.answer(id: request.id, value: "yes", source: "operator:test"))
+            #expect(try answer.get().answer == .confirmed(true))
+        }
+    }
+
     /// Closing twice (the server's close, then the channel's deinit) closes its socket once: the
     /// second close used to close the listener's descriptor number again, which by then could
     /// be a file another thread had opened (seen in CI as a file copy failing with EBADF).
