@@ -299,24 +299,24 @@ enum SocketServer {
                 }
                 return true
             case .endless?:
-                let chunk = [UInt8]((0..<65536).map { UInt8(ascii: "A") + UInt8($0 % 26) })
-                let end = ContinuousClock.now + SocketServer.endlessFor
-                while ContinuousClock.now < end { guard sendAll(chunk) else { return false } }
-                return sendAll([0x0A])
+                return sendEndless([UInt8]((0..<65536).map { UInt8(ascii: "A") + UInt8($0 % 26) }))
             case .drip?:
-                let end = ContinuousClock.now + SocketServer.endlessFor
-                while ContinuousClock.now < end {
-                    guard sendAll([UInt8(ascii: "x")]) else { return false }
-                    usleep(100_000)
-                }
-                return sendAll([0x0A])
+                return sendEndless([UInt8(ascii: "x")], pauseMicroseconds: 100_000)
             case .endlessBlock?:
                 guard sendAll(Array("#0".utf8)) else { return false }
-                let chunk = [UInt8]((0..<65536).map { UInt8(truncatingIfNeeded: $0 * 7) & 0x7F | 0x20 })
-                let end = ContinuousClock.now + SocketServer.endlessFor
-                while ContinuousClock.now < end { guard sendAll(chunk) else { return false } }
-                return sendAll([0x0A])
+                return sendEndless([UInt8]((0..<65536).map { UInt8(truncatingIfNeeded: $0 * 7) & 0x7F | 0x20 }))
             }
+        }
+
+        /// Sends `chunk` again and again (pausing between sends) for `endlessFor`, then a
+        /// newline; false when the client went away.
+        private func sendEndless(_ chunk: [UInt8], pauseMicroseconds: UInt32 = 0) -> Bool {
+            let end = ContinuousClock.now + SocketServer.endlessFor
+            while ContinuousClock.now < end {
+                guard sendAll(chunk) else { return false }
+                if pauseMicroseconds > 0 { usleep(pauseMicroseconds) }
+            }
+            return sendAll([0x0A])
         }
 
         private func sendAll(_ bytes: [UInt8]) -> Bool {
