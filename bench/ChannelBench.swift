@@ -27,6 +27,12 @@ func runChannelBenchmark() {
     defer { try? FileManager.default.removeItem(atPath: root) }
     let rounds = 5
     print("Channel store append rates (best of \(rounds) rounds; data in \(root))")
+    // LITMUS_BENCH_CHANNELS=single runs the single-sample rows only (for a profiler).
+    let singlesOnly = ProcessInfo.processInfo.environment["LITMUS_BENCH_CHANNELS"] == "single"
+    if singlesOnly {
+        channelBenchSingles(root, rounds: rounds)
+        return
+    }
 
     // MARK: Bulk
     let chunk = (0..<65_536).map { Double($0) * 0.001 }
@@ -104,7 +110,21 @@ func runChannelBenchmark() {
     channelBenchRow("  ... including the final flush (fdatasync)", samples: bulkSamples, ns: flushedNs, baseline: copyNs)
     channelBenchRow("  compaction of such a channel to Parquet (once)", samples: bulkSamples, ns: compactNs, baseline: nil)
 
-    // MARK: Single scalars
+    let singleRate = channelBenchSingles(root, rounds: rounds)
+
+    let waveformRate = bulkSamples / (Double(waveformNs) / 1e9)
+    let waveformRatio = Double(waveformNs) / Double(max(copyNs, 1))
+    let bulkRate = bulkSamples / (Double(bulkNs) / 1e9)
+    print(String(format: "Goal: waveforms of 64 Ki points >= 1 G points/s and within 2x of memcpy: %@ (%.2f G points/s, %.2fx); "
+                 + "scalar samples >= 20 M/s: %@ (%.1f M/s); bulk f64 %.0f M/s; write() alone %.2fx memcpy, waveforms %.2fx write()",
+                 (waveformRate >= 1e9 && waveformRatio <= 2 ? "met" : "NOT met") as NSString, waveformRate / 1e9, waveformRatio,
+                 (singleRate >= 20e6 ? "met" : "NOT met") as NSString, singleRate / 1e6, bulkRate / 1e6,
+                 Double(kernelNs) / Double(max(copyNs, 1)), Double(waveformNs) / Double(max(kernelNs, 1))))
+}
+
+/// The single-sample rows: `append(Double)` against its baseline. Returns samples per second.
+@discardableResult
+private func channelBenchSingles(_ root: String, rounds: Int) -> Double {
     let singles = 5_000_000
     let storeBaseline = ChannelBenchStore(capacity: singles)
     let storeNs = channelBenchBest(rounds) { () -> UInt64 in
@@ -122,16 +142,7 @@ func runChannelBenchmark() {
     }
     channelBenchRow("store of each Double through an opaque call (baseline)", samples: Double(singles), ns: storeNs, baseline: storeNs)
     channelBenchRow("append(Double), one call per sample", samples: Double(singles), ns: singleNs, baseline: storeNs)
-
-    let waveformRate = bulkSamples / (Double(waveformNs) / 1e9)
-    let waveformRatio = Double(waveformNs) / Double(max(copyNs, 1))
-    let bulkRate = bulkSamples / (Double(bulkNs) / 1e9)
-    let singleRate = Double(singles) / (Double(singleNs) / 1e9)
-    print(String(format: "Goal: waveforms of 64 Ki points >= 1 G points/s and within 2x of memcpy: %@ (%.2f G points/s, %.2fx); "
-                 + "scalar samples >= 20 M/s: %@ (%.1f M/s); bulk f64 %.0f M/s; write() alone %.2fx memcpy, waveforms %.2fx write()",
-                 (waveformRate >= 1e9 && waveformRatio <= 2 ? "met" : "NOT met") as NSString, waveformRate / 1e9, waveformRatio,
-                 (singleRate >= 20e6 ? "met" : "NOT met") as NSString, singleRate / 1e6, bulkRate / 1e6,
-                 Double(kernelNs) / Double(max(copyNs, 1)), Double(waveformNs) / Double(max(kernelNs, 1))))
+    return Double(singles) / (Double(singleNs) / 1e9)
 }
 
 /// Runs one round in a fresh store and session (removed afterwards); returns its timing.

@@ -135,7 +135,9 @@ public final class Channel: @unchecked Sendable {
     /// The URI of every sample of the channel in the session.
     public var uri: ChannelURI { ChannelURI(channelID: descriptor.id, sessionID: descriptor.sessionID) }
 
-    let mutex = PosixLock()
+    /// `sessionID`'s bits, for the URIs of single appends.
+    private let session: UUIDBits
+    let mutex = FastLock()
     /// Guarded by `mutex`.
     let writer: ChannelSegmentWriter
     private let events: (any EventSink)?
@@ -152,6 +154,7 @@ public final class Channel: @unchecked Sendable {
 
     init(writer: ChannelSegmentWriter, events: (any EventSink)?) {
         self.descriptor = writer.descriptor
+        self.session = UUIDBits(writer.descriptor.sessionID)
         self.writer = writer
         self.events = events
         self.started = writer.nextOffset > 0
@@ -364,7 +367,7 @@ public final class Channel: @unchecked Sendable {
 
     @inline(__always)
     private func pinned(_ offset: Int64) -> ChannelURI {
-        ChannelURI(channelID: descriptor.id, sessionID: descriptor.sessionID, sampleOffset: offset)
+        ChannelURI(channelID: descriptor.id, session: session, sampleOffset: offset)
     }
 
     @inline(__always)

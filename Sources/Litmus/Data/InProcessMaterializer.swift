@@ -18,7 +18,7 @@ import Foundation
 /// ```
 public final class InProcessMaterializer: @unchecked Sendable {
     public let dataDir: String
-    private let lock = NSLock()
+    private let lock = FastLock()
     /// One run's accumulator, held by reference so an event updates it in place (a dictionary
     /// of structs would copy the whole accumulator on every lookup). It lives in memory of its
     /// own: updating it takes no exclusivity check (the materializer's lock serialises access).
