@@ -1,8 +1,8 @@
 /* The wall clock of sample and event times, read from the CPU's time-stamp counter.
  *
- * clock_gettime(CLOCK_REALTIME) costs ~33 ns on the machines Litmus is measured on (a VM whose
- * vDSO orders its TSC read with a fence and retries a seqlock); a channel that logs one sample
- * per call spends half its time there. Here each thread keeps an anchor, a (TSC, CLOCK_REALTIME)
+ * clock_gettime(CLOCK_REALTIME) on the VMs Litmus is measured on orders its TSC read with a
+ * fence and retries a seqlock; a channel that logged one sample per call spent about half its
+ * time there (perf). Here each thread keeps an anchor, a (TSC, CLOCK_REALTIME)
  * pair, and extrapolates from it for at most one millisecond with a rate measured between
  * anchors; then it reads the kernel's clock again. The extrapolation is the kernel's own method
  * (its clocksource is that same counter), and its error over one millisecond is well below the
@@ -70,6 +70,13 @@ static int decide_counter(void)
     return state;
 }
 
+/* Whether the counter is used, deciding it on the first call. */
+static int current_state(void)
+{
+    int state = __atomic_load_n(&counter_state, __ATOMIC_RELAXED);
+    return state == 0 ? decide_counter() : state;
+}
+
 /* A (counter, clock) pair read close together: the counter is the midpoint of two reads around
  * the clock's; a pair split by preemption is read again. */
 static void read_pair(uint64_t *tsc, int64_t *ns)
@@ -100,16 +107,12 @@ static int64_t monotonic_per_thread(int64_t ns)
 
 static int64_t reanchor(void)
 {
-    int state = __atomic_load_n(&counter_state, __ATOMIC_RELAXED);
-    if (state == 0)
-        state = decide_counter();
-    if (state != 1)
+    if (current_state() != 1)
         return realtime_ns_from_kernel();
     uint64_t tsc;
     int64_t ns;
     read_pair(&tsc, &ns);
     if (ns - __atomic_load_n(&decided_at_ns, __ATOMIC_RELAXED) > RECHECK_NS) {
-        __atomic_store_n(&decided_at_ns, ns, __ATOMIC_RELAXED);
         if (decide_counter() != 1) {
             window_ticks = 0;
             return monotonic_per_thread(ns);
@@ -143,13 +146,7 @@ int64_t litmus_realtime_ns(void)
     return reanchor();
 }
 
-int litmus_realtime_uses_counter(void)
-{
-    int state = __atomic_load_n(&counter_state, __ATOMIC_RELAXED);
-    if (state == 0)
-        state = decide_counter();
-    return state == 1;
-}
+int litmus_realtime_uses_counter(void) { return current_state() == 1; }
 
 #else
 

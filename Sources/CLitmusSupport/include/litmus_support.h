@@ -18,9 +18,9 @@ const char *litmus_image_path(void);
 
 /** The wall clock (CLOCK_REALTIME) in nanoseconds since 1970, for sample and event times.
  *  Extrapolated from the CPU's time-stamp counter for at most 1 ms after each read of the
- *  kernel's clock, when the kernel's clocksource is that counter (about 2.5x cheaper than
- *  clock_gettime there); LITMUS_CLOCK=syscall reads the kernel's clock on every call. Never
- *  goes back, per thread, except when the system clock is set back. */
+ *  kernel's clock, when the kernel's clocksource is that counter (cheaper than clock_gettime
+ *  there); LITMUS_CLOCK=syscall reads the kernel's clock on every call. Never goes back, per
+ *  thread, except when the system clock is set back by more than 1 ms. */
 int64_t litmus_realtime_ns(void);
 
 /** 1 when litmus_realtime_ns extrapolates from the time-stamp counter, 0 when every call reads
@@ -28,8 +28,8 @@ int64_t litmus_realtime_ns(void);
 int litmus_realtime_uses_counter(void);
 
 /** A lock for short critical sections on hot paths: one atomic instruction to take and one to
- *  release when uncontended (a pthread mutex costs about four times as much), and a futex wait
- *  when contended. Zero-initialised; not recursive; no condition variables. */
+ *  release when uncontended, and a futex wait when contended. Zero-initialised; not recursive;
+ *  no condition variables. */
 typedef struct {
     uint32_t word;
 } litmus_lock;

@@ -135,8 +135,6 @@ public final class Channel: @unchecked Sendable {
     /// The URI of every sample of the channel in the session.
     public var uri: ChannelURI { ChannelURI(channelID: descriptor.id, sessionID: descriptor.sessionID) }
 
-    /// `sessionID`'s bits, for the URIs of single appends.
-    private let session: UUIDBits
     let mutex = FastLock()
     /// Guarded by `mutex`.
     let writer: ChannelSegmentWriter
@@ -154,7 +152,6 @@ public final class Channel: @unchecked Sendable {
 
     init(writer: ChannelSegmentWriter, events: (any EventSink)?) {
         self.descriptor = writer.descriptor
-        self.session = UUIDBits(writer.descriptor.sessionID)
         self.writer = writer
         self.events = events
         self.started = writer.nextOffset > 0
@@ -367,7 +364,7 @@ public final class Channel: @unchecked Sendable {
 
     @inline(__always)
     private func pinned(_ offset: Int64) -> ChannelURI {
-        ChannelURI(channelID: descriptor.id, session: session, sampleOffset: offset)
+        ChannelURI(channelID: descriptor.id, sessionID: descriptor.sessionID, sampleOffset: offset)
     }
 
     @inline(__always)

@@ -26,25 +26,14 @@ public struct ChannelURI: Hashable, Sendable, CustomStringConvertible, LosslessS
     /// The channel id, decoded.
     public var channelID: String
     /// The session the samples belong to.
-    public var sessionID: UUID {
-        get { session.uuid }
-        set { session = UUIDBits(newValue) }
-    }
-    /// `sessionID`'s bits: stored so, a URI is copied and destroyed without runtime calls.
-    var session: UUIDBits
+    public var sessionID: UUID
     /// The one sample referred to, or nil for all of them.
     public var sampleOffset: Int64?
 
     /// A URI for a channel's samples; the id is not checked here (the store checks ids).
     public init(channelID: String, sessionID: UUID, sampleOffset: Int64? = nil) {
         self.channelID = channelID
-        self.session = UUIDBits(sessionID)
-        self.sampleOffset = sampleOffset
-    }
-
-    init(channelID: String, session: UUIDBits, sampleOffset: Int64?) {
-        self.channelID = channelID
-        self.session = session
+        self.sessionID = sessionID
         self.sampleOffset = sampleOffset
     }
 

@@ -16,8 +16,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     ///
     /// Read from the CPU's time-stamp counter, re-anchored on `CLOCK_REALTIME` every
     /// millisecond, where the kernel's own clocksource is that counter (`LITMUS_CLOCK=syscall`
-    /// reads the kernel's clock on every call instead). It costs 14 ns where `clock_gettime`
-    /// costs 33 ns on the benchmark machine, which matters to a channel logging single samples.
+    /// reads the kernel's clock on every call instead): cheaper than `clock_gettime`, which
+    /// matters to a channel logging single samples (docs/channels.md has the figures).
     /// Within a thread it never goes back, unless the system clock is set back.
     public static func now() -> Timestamp {
         Timestamp(microseconds: litmus_realtime_ns() / 1000)

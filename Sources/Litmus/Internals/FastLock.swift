@@ -1,8 +1,8 @@
 import CLitmusSupport
 
 /// A lock for short critical sections on hot paths, such as a channel's single-sample append:
-/// one atomic instruction to take and one to release when uncontended (``PosixLock`` costs
-/// about four times as much), a futex wait when contended. Not recursive, and without
+/// one atomic instruction to take and one to release when uncontended (``PosixLock`` goes
+/// through pthread_mutex calls), a futex wait when contended. Not recursive, and without
 /// condition variables: use ``PosixLock`` where a thread must wait for a state.
 final class FastLock: @unchecked Sendable {
     private let word: UnsafeMutablePointer<litmus_lock>

@@ -24,18 +24,15 @@ struct RealtimeClockTests {
     /// Each reading lies between two kernel readings taken around it, over many windows
     /// (busy gaps of ~0.1 to 3 ms cross the 1 ms anchor window and measure new rates).
     @Test func agreesWithTheKernelClockAcrossAnchorWindows() {
-        var worst: Int64 = 0
         for i in 0..<1000 {
             let before = Self.kernelNanoseconds()
             let fast = litmus_realtime_ns()
             let after = Self.kernelNanoseconds()
             #expect(fast >= before - Self.tolerance, "reading \(i): \(before - fast) ns before the kernel's clock")
             #expect(fast <= after + Self.tolerance, "reading \(i): \(fast - after) ns after the kernel's clock")
-            worst = max(worst, before - fast, fast - after)
             let spin = Self.kernelNanoseconds() + Int64(100_000 + (i * 7919) % 2_900_000)
             while Self.kernelNanoseconds() < spin {}
         }
-        #expect(worst < Self.tolerance)
     }
 
     /// Within a thread, times never go back (a re-anchoring that lands a little earlier than
