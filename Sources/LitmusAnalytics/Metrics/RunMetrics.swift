@@ -159,11 +159,12 @@ extension RunMetrics {
         var high: Double?
     }
 
-    /// A value with its order key: `measured_at`, then the run, then the row.
+    /// A value with its order key: `measured_at`, then the run's id, then the row. The run is
+    /// its index in the scan's `runs` (no String to retain per sample: a lake holds millions).
     struct Sample {
         var measuredAt: Int64
-        var runID: String
-        var row: Int
+        var run: Int32
+        var row: Int32
         var value: Double
     }
 
@@ -204,13 +205,13 @@ extension RunMetrics {
                     runID: runID, serial: serial, station: station, outcome: head.strings("run_outcome")[0] ?? "", startedAt: startedAt))
 
                 let t = try RunFileTable.read(path: file.path, columns: RunMetrics.rowColumns, reader: reader)
-                addRows(t, runID: runID, station: station, filter: filter)
+                addRows(t, run: Int32(runs.count - 1), station: station, filter: filter)
             } catch {
                 problems.append("\(error)")
             }
         }
 
-        mutating func addRows(_ t: RunFileTable, runID: String, station: String, filter: MetricsFilter) {
+        mutating func addRows(_ t: RunFileTable, run: Int32, station: String, filter: MetricsFilter) {
             let n = t.rowCount
             let type = t.strings("record_type")
             let isMeasurement = type.matcher("measurement")
@@ -272,7 +273,7 @@ extension RunMetrics {
                         local[localKey] = group
                         groups.append((CapabilityKey(step: stepPath[row] ?? "", measurement: name[row] ?? "", unit: unit[row], low: lo, high: hi), CapabilityData()))
                     }
-                    groups[group].data.samples.append(Sample(measuredAt: measuredAt?[row] ?? 0, runID: runID, row: row, value: v))
+                    groups[group].data.samples.append(Sample(measuredAt: measuredAt?[row] ?? 0, run: run, row: Int32(row), value: v))
                     if failedHere { groups[group].data.failures += 1 }
                 } else if isStep(row) {
                     guard stepMatches(row), filter.measurement == nil,
@@ -319,6 +320,8 @@ extension RunMetrics {
         }
 
         mutating func merge(_ other: Scan) {
+            // The other scan's samples name its runs by their index in its `runs`.
+            let offset = Int32(runs.count)
             runs += other.runs
             measurements += other.measurements
             failed += other.failed
@@ -327,7 +330,15 @@ extension RunMetrics {
             byPin.merge(other.byPin, uniquingKeysWith: +)
             byStation.merge(other.byStation, uniquingKeysWith: +)
             for (key, data) in other.capability {
-                capability[key, default: CapabilityData()].samples += data.samples
+                if offset == 0 {
+                    capability[key, default: CapabilityData()].samples += data.samples
+                } else {
+                    capability[key, default: CapabilityData()].samples += data.samples.lazy.map { sample in
+                        var moved = sample
+                        moved.run += offset
+                        return moved
+                    }
+                }
                 capability[key]!.failures += data.failures
             }
             stepTimes.merge(other.stepTimes, uniquingKeysWith: +)
@@ -335,11 +346,12 @@ extension RunMetrics {
         }
 
         func finish(filesRead: Int) -> RunMetrics {
-            RunMetrics(
+            let runIDs = runs.map(\.runID)
+            return RunMetrics(
                 yield: Self.yield(runs), measurements: measurements, failedMeasurements: failed,
                 paretoByMeasurement: Self.pareto(byMeasurement), paretoByStep: Self.pareto(byStep),
                 paretoByPin: Self.pareto(byPin), paretoByStation: Self.pareto(byStation),
-                capability: capability.map { Self.capability($0.key, $0.value) }.sorted(by: Self.worseFirst),
+                capability: capability.map { Self.capability($0.key, $0.value, runIDs: runIDs) }.sorted(by: Self.worseFirst),
                 stepTimes: stepTimes.map { Self.stepTime($0.key, $0.value) }.sorted {
                     ($0.totalSeconds, $1.step) > ($1.totalSeconds, $0.step)
                 },
@@ -390,8 +402,16 @@ extension RunMetrics {
             }
         }
 
-        static func capability(_ key: CapabilityKey, _ data: CapabilityData) -> Capability {
-            let samples = data.samples.sorted { ($0.measuredAt, $0.runID, $0.row) < ($1.measuredAt, $1.runID, $1.row) }
+        /// `runIDs[i]`: the id of the run a sample with `run == i` came from.
+        static func capability(_ key: CapabilityKey, _ data: CapabilityData, runIDs: [String]) -> Capability {
+            let samples = data.samples.sorted { a, b in
+                if a.measuredAt != b.measuredAt { return a.measuredAt < b.measuredAt }
+                if a.run != b.run {
+                    let x = runIDs[Int(a.run)], y = runIDs[Int(b.run)]
+                    if x != y { return x < y }
+                }
+                return a.row < b.row
+            }
             let values = samples.map(\.value)
             let stats = CapabilityStatistics(values: values, low: key.low, high: key.high)
             return Capability(
