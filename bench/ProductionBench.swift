@@ -114,9 +114,14 @@ func benchRunFileSystemFloor(in directory: String, runs: Int, logBytes: Int, par
     func check(_ rc: Int32, _ what: String) throws {
         if rc < 0 { throw BenchError(message: "\(what): \(String(cString: strerror(errno)))") }
     }
-    func syncDirectory(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    /// Opens `path` (checked); the caller closes it.
+    func openChecked(_ path: String, _ flags: Int32) throws -> Int32 {
+        let fd = open(path, flags, 0o644)
         try check(fd, "open \(path)")
+        return fd
+    }
+    func syncDirectory(_ path: String) throws {
+        let fd = try openChecked(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(fd) }
         try check(fsync(fd), "fsync \(path)")
     }
@@ -124,6 +129,7 @@ func benchRunFileSystemFloor(in directory: String, runs: Int, logBytes: Int, par
         var done = bytes.startIndex
         while done < bytes.endIndex {
             let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n == 0 { throw BenchError(message: "write \(path): no progress") }
             try check(Int32(truncatingIfNeeded: n), "write \(path)")
             done += n
         }
@@ -135,36 +141,39 @@ func benchRunFileSystemFloor(in directory: String, runs: Int, logBytes: Int, par
     let log = [UInt8](repeating: 0x61, count: max(logBytes, 7))
     let parquet = [UInt8](repeating: 0x50, count: max(parquetBytes, 1))
     let appends = 7
+    /// The k-th of the log's seven appends, made durable.
+    func append(_ k: Int, to fd: Int32, _ path: String) throws {
+        try writeAll(fd, log[log.count * k / appends..<log.count * (k + 1) / appends], path)
+        try check(fdatasync(fd), "fdatasync \(path)")
+    }
+    /// The run's Parquet file: written under a temporary name, synced, linked to its name.
+    func writeRunFile(_ i: Int) throws {
+        let file = "\(station)/run-\(i).parquet"
+        let partial = file + ".partial"
+        let fd = try openChecked(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
+        defer { close(fd) }
+        try check(flock(fd, LOCK_EX | LOCK_NB), "flock \(partial)")
+        try writeAll(fd, parquet[...], partial)
+        try check(fsync(fd), "fsync \(partial)")
+        try check(link(partial, file), "link \(file)")
+        try check(unlink(partial), "unlink \(partial)")
+        try syncDirectory(station)
+    }
     let start = now()
     for i in 0..<runs {
         let session = "\(events)/session=\(i)"
         try check(mkdir(session, 0o755), "mkdir \(session)")
         try syncDirectory(events)
         let logPath = session + "/writer.jsonl"
-        let fd = open(logPath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
-        try check(fd, "open \(logPath)")
+        let fd = try openChecked(logPath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC)
+        defer { close(fd) }
         try check(flock(fd, LOCK_EX | LOCK_NB), "flock \(logPath)")
         try syncDirectory(session)
-        for k in 0..<appends {
-            if k == appends - 1 {
-                // After run.ended is durable, before run.materialized: the run's Parquet file.
-                let file = "\(station)/run-\(i).parquet"
-                let partial = file + ".partial"
-                let pfd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-                try check(pfd, "open \(partial)")
-                try check(flock(pfd, LOCK_EX | LOCK_NB), "flock \(partial)")
-                try writeAll(pfd, parquet[...], partial)
-                try check(fsync(pfd), "fsync \(partial)")
-                close(pfd)
-                try check(link(partial, file), "link \(file)")
-                try check(unlink(partial), "unlink \(partial)")
-                try syncDirectory(station)
-            }
-            let from = log.count * k / appends, to = log.count * (k + 1) / appends
-            try writeAll(fd, log[from..<to], logPath)
-            try check(fdatasync(fd), "fdatasync \(logPath)")
-        }
-        close(fd)
+        // Up to the first step.ended, four more step.ended, run.ended.
+        for k in 0..<(appends - 1) { try append(k, to: fd, logPath) }
+        // After run.ended is durable: the Parquet file; then run.materialized with session.ended.
+        try writeRunFile(i)
+        try append(appends - 1, to: fd, logPath)
     }
     return Double(now() - start) / Double(runs)
 }

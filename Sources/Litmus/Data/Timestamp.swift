@@ -1,9 +1,4 @@
 import CLitmusSupport
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A point in time, in microseconds since 1970-01-01T00:00:00Z (UTC), the resolution of the
 /// event log and of Parquet `TIMESTAMP(MICROS, UTC)` columns.

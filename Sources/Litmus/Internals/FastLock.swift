@@ -19,10 +19,4 @@ final class FastLock: @unchecked Sendable {
 
     @inline(__always) func lock() { litmus_lock_acquire(word) }
     @inline(__always) func unlock() { litmus_lock_release(word) }
-
-    @inline(__always) func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        litmus_lock_acquire(word)
-        defer { litmus_lock_release(word) }
-        return try body()
-    }
 }

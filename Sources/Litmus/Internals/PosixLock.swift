@@ -25,12 +25,6 @@ final class PosixLock: @unchecked Sendable {
     @inline(__always) func lock() { pthread_mutex_lock(mutex) }
     @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
 
-    @inline(__always) func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-
     /// A condition variable used with this lock.
     final class Condition: @unchecked Sendable {
         private let cond: UnsafeMutablePointer<pthread_cond_t>

@@ -330,14 +330,10 @@ extension RunMetrics {
             byPin.merge(other.byPin, uniquingKeysWith: +)
             byStation.merge(other.byStation, uniquingKeysWith: +)
             for (key, data) in other.capability {
-                if offset == 0 {
-                    capability[key, default: CapabilityData()].samples += data.samples
-                } else {
-                    capability[key, default: CapabilityData()].samples += data.samples.lazy.map { sample in
-                        var moved = sample
-                        moved.run += offset
-                        return moved
-                    }
+                capability[key, default: CapabilityData()].samples += data.samples.lazy.map { sample in
+                    var moved = sample
+                    moved.run += offset
+                    return moved
                 }
                 capability[key]!.failures += data.failures
             }
